@@ -1,0 +1,155 @@
+/* qblas_internal.h - what the backend-neutral core shares with the backends:
+ * the handle, the backend operation table, error reporting, dtype helpers and
+ * overflow-checked size arithmetic.
+ *
+ * Flow of every call: the public entry point (src/core/api_*.c) checks every
+ * argument that can be checked without reading device memory, then calls the
+ * backend through its ops table. A backend only adds checks that are its own
+ * (unsupported combinations, its packed layouts, host-readable contents).
+ */
+#ifndef QBLAS_INTERNAL_H
+#define QBLAS_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "qblas.h"
+#include "../common/qblas_numeric.h"
+
+#define QB_ERRMSG_MAX 256
+
+/* Normalised arguments of one GEMM call (already validated by the core). */
+typedef struct qb_gemm_args {
+    int64_t m, n, k;
+    const qblas_act_t *x;
+    const qblas_weight_t *w;
+    const void *bias;
+    qblas_dtype_t y_dtype;
+    void *y;
+    int64_t ldy;
+} qb_gemm_args;
+
+/* Normalised arguments of one activation-quantization call. */
+typedef struct qb_qact_args {
+    int64_t m, k;
+    qblas_dtype_t x_dtype;
+    const void *x;
+    int64_t ldx;
+    qblas_dtype_t q_dtype;
+    void *q;
+    int64_t ldq;
+    qblas_scale_mode_t mode;
+    float *scales;
+    int32_t *zeros;
+} qb_qact_args;
+
+typedef struct qb_append_args {
+    int64_t num_tokens;
+    qblas_dtype_t src_dtype;
+    const void *k_new, *v_new;
+    const int64_t *slot_mapping;
+} qb_append_args;
+
+/* One backend: each entry may return NOT_SUPPORTED for combinations it lacks. */
+typedef struct qb_backend_ops {
+    const char *name;
+    qblas_status_t (*init)(qblas_handle_t h);           /* may set h->backend_state */
+    void (*fini)(qblas_handle_t h);
+    qblas_status_t (*gemm_query)(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info);
+    qblas_status_t (*gemm)(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream);
+    qblas_status_t (*prepack_size)(qblas_handle_t h, const qblas_weight_t *w, size_t *bytes);
+    qblas_status_t (*prepack)(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
+                              qblas_weight_t *packed, void *stream);
+    qblas_status_t (*quantize_act)(qblas_handle_t h, const qb_qact_args *a, void *stream);
+    qblas_status_t (*attention_query)(qblas_handle_t h, const qblas_kv_cache_t *kv,
+                                      const qblas_attention_params_t *p, qblas_kernel_info_t *info);
+    qblas_status_t (*attention)(qblas_handle_t h, const qblas_kv_cache_t *kv,
+                                const qblas_attention_params_t *p, void *ws, size_t ws_bytes, void *stream);
+    qblas_status_t (*kv_append)(qblas_handle_t h, const qblas_kv_cache_t *kv, const qb_append_args *a,
+                                void *stream);
+} qb_backend_ops;
+
+struct qblas_handle_s {
+    qblas_backend_t backend;
+    int device;
+    int num_threads;                 /* CPU backend worker threads */
+    const qb_backend_ops *ops;
+    void *backend_state;
+    char last_error[QB_ERRMSG_MAX];
+    char last_kernel[QBLAS_KERNEL_NAME_MAX];
+};
+
+/* Backends compiled in (src/core/registry.c lists them). */
+extern const qb_backend_ops qb_cpu_backend_ops;
+
+/* ---- errors ----
+ * qb_fail records a message (on the handle, or per thread when h is NULL, for
+ * the host-only functions) and returns the status, so a check reads
+ *     if (bad) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "k=%lld ...", ...);
+ */
+qblas_status_t qb_fail(qblas_handle_t h, qblas_status_t st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void qb_clear_error(qblas_handle_t h);
+void qb_set_kernel(qblas_handle_t h, const char *name);
+void qb_kernel_info(qblas_kernel_info_t *info, size_t ws, const char *name);
+
+/* ---- dtype helpers ---- */
+/* Bytes per element; 0 for the packed 4-bit types and invalid values. */
+size_t qb_dtype_size(qblas_dtype_t t);
+bool qb_dtype_valid(qblas_dtype_t t);
+bool qb_is_fp8(qblas_dtype_t t);
+bool qb_is_float16ish(qblas_dtype_t t); /* F16 or BF16 */
+/* Bytes of a row of `cols` elements (packed 4-bit: ceil(cols/2)); false on overflow. */
+bool qb_row_bytes(qblas_dtype_t t, int64_t cols, int64_t *bytes);
+/* Bytes spanned by `rows` rows of `cols` elements with leading dimension ld. */
+bool qb_span_bytes(qblas_dtype_t t, int64_t rows, int64_t cols, int64_t ld, int64_t *bytes);
+/* Pointer aligned to the element size of t (1 for packed 4-bit)? */
+bool qb_aligned(const void *p, qblas_dtype_t t);
+
+static inline qb_fp8_fmt qb_fp8_fmt_of(qblas_dtype_t t)
+{
+    return t == QBLAS_DTYPE_E5M2 ? QB_FP8_E5M2 : t == QBLAS_DTYPE_E4M3FNUZ ? QB_FP8_E4M3FNUZ : QB_FP8_E4M3;
+}
+static inline float qb_fp8_max(qblas_dtype_t t) { return qb_fp8_fmt_of(t).maxv; }
+
+/* Element i of a f32/f16/bf16/i8/u8/i32/fp8 array, as float. */
+float qb_load_f32(qblas_dtype_t t, const void *p, int64_t i);
+/* Store v (rounded as the dtype's conversion says) as element i: f32/f16/bf16/fp8. */
+void qb_store_f32(qblas_dtype_t t, void *p, int64_t i, float v);
+/* A row of n f32/f16/bf16/fp8 elements to float. */
+void qb_row_to_f32(qblas_dtype_t t, const void *src, int64_t n, float *dst);
+/* Round a float to what dtype t can hold and back (f16/bf16/f32). */
+float qb_round_to(qblas_dtype_t t, float v);
+
+/* u4 code i of a packed row */
+static inline int qb_u4_get(const uint8_t *row, int64_t i)
+{
+    return (row[i >> 1] >> ((i & 1) * 4)) & 15;
+}
+static inline void qb_u4_set(uint8_t *row, int64_t i, int v)
+{
+    int sh = (int)(i & 1) * 4;
+    row[i >> 1] = (uint8_t)((row[i >> 1] & ~(15 << sh)) | ((v & 15) << sh));
+}
+
+/* ---- overflow-checked arithmetic on sizes ---- */
+static inline bool qb_mul(int64_t a, int64_t b, int64_t *out) { return !__builtin_mul_overflow(a, b, out); }
+static inline bool qb_add(int64_t a, int64_t b, int64_t *out) { return !__builtin_add_overflow(a, b, out); }
+static inline int64_t qb_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* ---- shared argument checks (src/core/validate.c) ----
+ * Each returns SUCCESS or records the reason on h and returns the status. */
+qblas_status_t qb_check_weight(qblas_handle_t h, const qblas_weight_t *w, qblas_weight_sizes_t *sizes);
+qblas_status_t qb_check_gemm(qblas_handle_t h, const qb_gemm_args *a);
+qblas_status_t qb_check_qact(qblas_handle_t h, const qb_qact_args *a);
+qblas_status_t qb_check_kv(qblas_handle_t h, const qblas_kv_cache_t *kv);
+qblas_status_t qb_check_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p);
+qblas_status_t qb_check_append(qblas_handle_t h, const qblas_kv_cache_t *kv, const qb_append_args *a);
+
+/* Largest K for integer GEMMs: keeps |sum (x - zx) * w| < 2^31 (255*128*65536 < 2^31). */
+#define QB_INT_GEMM_MAX_K 65536
+
+#endif /* QBLAS_INTERNAL_H */
