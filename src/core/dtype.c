@@ -94,10 +94,9 @@ void qb_row_to_f32(qblas_dtype_t t, const void *src, int64_t n, float *dst)
     default: {
         /* fp8, i8, u8: decode through a 256-entry table built per row */
         float lut[256];
-        for (int c = 0; c < 256; c++) {
-            uint8_t b = (uint8_t)c;
-            lut[c] = qb_load_f32(t, &b, 0);
-        }
+        for (int c = 0; c < 256; c++)
+            lut[c] = qb_is_fp8(t) ? qb_fp8_decode((uint8_t)c, qb_fp8_fmt_of(t))
+                     : t == QBLAS_DTYPE_I8 ? (float)(int8_t)c : (float)c;
         for (int64_t i = 0; i < n; i++) dst[i] = lut[((const uint8_t *)src)[i]];
     }
     }
