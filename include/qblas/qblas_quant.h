@@ -15,6 +15,12 @@
 extern "C" {
 #endif
 
+/* Convert n elements between f32, f16, bf16 and the fp8 formats (host),
+ * with the library's exact rounding (docs/FORMATS.md: nearest-even,
+ * fp8 saturating). src and dst must not overlap. */
+qblas_status_t qblas_convert(int64_t n, qblas_dtype_t src_dtype, const void *src,
+                             qblas_dtype_t dst_dtype, void *dst);
+
 /* Dynamic activation quantization, one pass over X[m, k] (f32, f16 or bf16).
  *  q_dtype I8, mode PER_ROW:      scales[m] = amax/127 (out); zeros == NULL: symmetric;
  *                                 zeros != NULL: asymmetric, min/max, zeros[m] (out).

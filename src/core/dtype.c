@@ -110,3 +110,26 @@ float qb_round_to(qblas_dtype_t t, float v)
     default: return v;
     }
 }
+
+static bool convertible(qblas_dtype_t t) { return t == QBLAS_DTYPE_F32 || qb_is_float16ish(t) || qb_is_fp8(t); }
+
+qblas_status_t qblas_convert(int64_t n, qblas_dtype_t src_dtype, const void *src, qblas_dtype_t dst_dtype, void *dst)
+{
+    int64_t bytes;
+    if (!src || !dst) return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "src or dst is NULL");
+    if (n < 1 || !qb_row_bytes(QBLAS_DTYPE_F32, n, &bytes))
+        return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "n=%lld must be >= 1", (long long)n);
+    if (!qb_dtype_valid(src_dtype) || !qb_dtype_valid(dst_dtype) || !convertible(src_dtype) || !convertible(dst_dtype))
+        return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "convert takes f32, f16, bf16 and fp8 dtypes");
+    if (!qb_aligned(src, src_dtype) || !qb_aligned(dst, dst_dtype))
+        return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "misaligned pointer");
+    float buf[256];
+    size_t es = qb_dtype_size(src_dtype);
+    for (int64_t i0 = 0; i0 < n; i0 += 256) {
+        int64_t len = n - i0 < 256 ? n - i0 : 256;
+        qb_row_to_f32(src_dtype, (const uint8_t *)src + (size_t)i0 * es, len, buf);
+        for (int64_t i = 0; i < len; i++) qb_store_f32(dst_dtype, dst, i0 + i, buf[i]);
+    }
+    qb_clear_error(NULL);
+    return QBLAS_STATUS_SUCCESS;
+}
