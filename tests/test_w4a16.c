@@ -491,6 +491,32 @@ START_TEST(quantize_bad_g_idx)
 }
 END_TEST
 
+/* The host dequantizer runs the same content checks as the GEMM: a g_idx
+ * outside 0..G-1 or a zero point above 15 is refused, dst untouched. */
+START_TEST(dequantize_content_checks)
+{
+    qbt_rng r = qbt_rng_make(93);
+    const int64_t n = 5, k = 64;
+    w4buf b;
+    w4_make(&b, &r, n, k, 32, QBLAS_DTYPE_F16, true, true);
+    float *dst = qbt_alloc((size_t)(n * k) * 4);
+    qbt_poison(dst, qbt_size(dst));
+    void *snap = qbt_snapshot(dst, qbt_size(dst));
+    b.g_idx[3] = 2; /* G = 2 */
+    QBT_STATUS(qblas_dequantize_weight(&b.w, QBLAS_DTYPE_F32, dst, k), QBLAS_STATUS_INVALID_VALUE);
+    ck_assert(qbt_unchanged(dst, snap, qbt_size(dst)));
+    b.g_idx[3] = 0;
+    b.zeros[7] = 16;
+    QBT_STATUS(qblas_dequantize_weight(&b.w, QBLAS_DTYPE_F32, dst, k), QBLAS_STATUS_INVALID_VALUE);
+    ck_assert(qbt_unchanged(dst, snap, qbt_size(dst)));
+    b.zeros[7] = 15;
+    QBT_OK(qblas_dequantize_weight(&b.w, QBLAS_DTYPE_F32, dst, k));
+    free(snap);
+    qbt_free(dst);
+    w4_free(&b);
+}
+END_TEST
+
 Suite *qbt_suite(void)
 {
     Suite *s = suite_create("w4a16");
@@ -503,6 +529,7 @@ Suite *qbt_suite(void)
     tcase_add_test(tq, quantize_roundtrip);
     tcase_add_test(tq, quantize_edges);
     tcase_add_test(tq, quantize_bad_g_idx);
+    tcase_add_test(tq, dequantize_content_checks);
     suite_add_tcase(s, tq);
     return s;
 }

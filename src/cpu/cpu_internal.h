@@ -70,6 +70,11 @@ qblas_status_t qb_cpu_setup_fp8(qblas_handle_t h, qb_cpu_gemm_plan *p);     /* c
 qblas_status_t qb_cpu_setup_w4a8(qblas_handle_t h, qb_cpu_gemm_plan *p);    /* w4a8.c */
 qblas_status_t qb_cpu_setup_sparse24(qblas_handle_t h, qb_cpu_gemm_plan *p); /* sparse24.c */
 
+/* Content checks of a canonical weight in host memory (indices, zero points,
+ * group scales in range), per format; NULL where a format has none. The GEMM
+ * setups and the host tools run them before writing anything. */
+qblas_status_t qb_check_content_w4a16(qblas_handle_t h, const qblas_weight_t *w);
+
 /* ---- host weight tools, per format ----
  * quantize: fill out's buffers from src W[n,k] (already validated by
  * qblas_quantize_weight, which converts src to f32 rows first: src_f32 is

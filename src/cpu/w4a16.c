@@ -114,10 +114,16 @@ static const char *kernel_name(const qb_cpu_gemm_plan *p)
     return w4a16_names[p->a->x->dtype == QBLAS_DTYPE_BF16][gi][p->w.zeros != NULL][p->w.g_idx != NULL];
 }
 
+qblas_status_t qb_check_content_w4a16(qblas_handle_t h, const qblas_weight_t *w)
+{
+    qblas_status_t st = check_g_idx(h, w);
+    return st ? st : check_zeros(h, w);
+}
+
 qblas_status_t qb_cpu_setup_w4a16(qblas_handle_t h, qb_cpu_gemm_plan *p)
 {
-    qblas_status_t st;
-    if ((st = check_g_idx(h, &p->w)) || (st = check_zeros(h, &p->w))) return st;
+    qblas_status_t st = qb_check_content_w4a16(h, &p->w);
+    if (st) return st;
     p->is_int = 0;
     p->kblock = 0;
     p->x_f32 = qb_cpu_x_f32;
@@ -128,16 +134,15 @@ qblas_status_t qb_cpu_setup_w4a16(qblas_handle_t h, qb_cpu_gemm_plan *p)
     return QBLAS_STATUS_SUCCESS;
 }
 
-/* ---- host dequantizer ---- */
+/* ---- host dequantizer (qblas_dequantize_weight ran qb_check_content_w4a16) ---- */
 void qb_dequant_w4a16(const qblas_weight_t *w, int64_t n0, int64_t rows, float *out)
 {
-    const int64_t k = w->k, G = num_groups(w), rowb = qb_cdiv(k, 2);
+    const int64_t k = w->k, rowb = qb_cdiv(k, 2);
     for (int64_t r = 0; r < rows; r++) {
         const uint8_t *codes = (const uint8_t *)w->data + (n0 + r) * rowb;
         for (int64_t i = 0; i < k; i++) {
             int64_t g = group_of(w, i);
-            /* a g_idx outside 0..G-1 has no scale: NaN rather than a read out of bounds */
-            out[r * k + i] = g >= 0 && g < G ? dequant_value(w, g, n0 + r, qb_u4_get(codes, i), QBLAS_DTYPE_F32) : NAN;
+            out[r * k + i] = dequant_value(w, g, n0 + r, qb_u4_get(codes, i), QBLAS_DTYPE_F32);
         }
     }
 }

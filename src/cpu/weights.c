@@ -18,6 +18,12 @@ static const qb_dequant_fn dequantizers[] = {
     [QBLAS_WFORMAT_SPARSE24] = qb_dequant_sparse24,
 };
 
+typedef qblas_status_t (*qb_content_fn)(qblas_handle_t, const qblas_weight_t *);
+static const qb_content_fn content_checks[] = {
+    [QBLAS_WFORMAT_W4A16] = qb_check_content_w4a16,
+};
+#define NUM_CHECKS ((int)(sizeof content_checks / sizeof content_checks[0]))
+
 /* The canonical buffers the format needs must be given (host functions can
  * check what the GEMM front end checks, minus the activation). */
 static qblas_status_t check_buffers(const qblas_weight_t *w)
@@ -63,6 +69,7 @@ qblas_status_t qblas_dequantize_weight(const qblas_weight_t *w, qblas_dtype_t ds
     qblas_status_t st;
     if (!dst) return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "dst is NULL");
     if ((st = qb_check_weight(NULL, w, NULL)) || (st = check_buffers(w))) return st;
+    if ((int)w->format < NUM_CHECKS && content_checks[w->format] && (st = content_checks[w->format](NULL, w))) return st;
     if (dst_dtype != QBLAS_DTYPE_F32 && !qb_is_float16ish(dst_dtype))
         return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "dst must be f32, f16 or bf16");
     int64_t bytes;
