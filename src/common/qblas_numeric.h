@@ -129,8 +129,10 @@ QB_HD int32_t qb_round_clamp(float v, int32_t lo, int32_t hi)
 {
     if (v != v) return 0;
     float r = rintf(v);
-    if (r < (float)lo) return lo;
-    if (r > (float)hi) return hi;
+    /* compare in double: (float)INT32_MAX is 2^31, which would let r = 2^31
+     * through to an out-of-range (undefined) float -> int32 conversion */
+    if ((double)r < (double)lo) return lo;
+    if ((double)r > (double)hi) return hi;
     return (int32_t)r;
 }
 

@@ -138,7 +138,8 @@ static inline void qb_u4_set(uint8_t *row, int64_t i, int v)
 /* ---- overflow-checked arithmetic on sizes ---- */
 static inline bool qb_mul(int64_t a, int64_t b, int64_t *out) { return !__builtin_mul_overflow(a, b, out); }
 static inline bool qb_add(int64_t a, int64_t b, int64_t *out) { return !__builtin_add_overflow(a, b, out); }
-static inline int64_t qb_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+/* ceil(a / b) for b > 0; no a + b - 1, which overflows for a near INT64_MAX */
+static inline int64_t qb_cdiv(int64_t a, int64_t b) { return a / b + (a % b > 0); }
 
 /* ---- shared argument checks (src/core/validate.c) ----
  * Each returns SUCCESS or records the reason on h and returns the status. */
