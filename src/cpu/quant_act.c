@@ -17,28 +17,6 @@ typedef struct {
     float tensor_scale; /* PER_TENSOR: the caller's scale */
 } qact_ctx;
 
-/* Largest |v| over the finite v (0 when there is none). */
-static float finite_amax(const float *v, int64_t n)
-{
-    float m = 0.0f;
-    for (int64_t i = 0; i < n; i++)
-        if (isfinite(v[i]) && fabsf(v[i]) > m) m = fabsf(v[i]);
-    return m;
-}
-
-/* Smallest and largest finite v (both 0 when there is none). */
-static void finite_minmax(const float *v, int64_t n, float *lo, float *hi)
-{
-    bool any = false;
-    *lo = *hi = 0.0f;
-    for (int64_t i = 0; i < n; i++) {
-        if (!isfinite(v[i])) continue;
-        if (!any || v[i] < *lo) *lo = v[i];
-        if (!any || v[i] > *hi) *hi = v[i];
-        any = true;
-    }
-}
-
 /* A zero scale (all-zero span, or underflow) would divide by zero and an
  * infinite one (a range beyond FLT_MAX) would zero every code: use 1. */
 static float usable(float s) { return s == 0.0f || isinf(s) ? 1.0f : s; }
@@ -60,16 +38,19 @@ static void quant_span(qblas_dtype_t t, const float *x, int64_t n, float s, uint
 /* Dynamic symmetric span: scale from its own amax, returned for the caller to store. */
 static float quant_span_dynamic(qblas_dtype_t t, const float *x, int64_t n, uint8_t *q)
 {
-    float s = usable(finite_amax(x, n) / qmax_of(t));
+    float s = usable(qb_finite_amax(x, n) / qmax_of(t));
     quant_span(t, x, n, s, q);
     return s;
 }
 
-/* Asymmetric int8 row: min/max range onto -128..127 with zero point z. */
+/* Asymmetric int8 row: [min(lo, 0), max(hi, 0)] onto -128..127 with zero
+ * point z. Widening the range to hold 0 keeps z inside int8 (the GEMM's
+ * zero points are i8 values) for rows that are all positive or negative. */
 static void quant_row_asym(const float *x, int64_t n, int8_t *q, float *scale, int32_t *zero)
 {
     float lo, hi;
-    finite_minmax(x, n, &lo, &hi);
+    qb_finite_minmax(x, n, &lo, &hi);
+    lo = fminf(lo, 0.0f), hi = fmaxf(hi, 0.0f);
     float s = usable((hi - lo) / 255.0f);
     int32_t z = qb_round_clamp(-128.0f - lo / s, -128, 127);
     for (int64_t i = 0; i < n; i++) q[i] = (int8_t)qb_round_clamp(rintf(x[i] / s) + (float)z, -128, 127);
