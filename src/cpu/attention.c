@@ -352,10 +352,7 @@ static qblas_status_t check_append_contents(qblas_handle_t h, const qblas_kv_cac
 /* int8: symmetric, s = amax / 127 over the finite values (0 -> 1). */
 static void quantize_i8(const float *x, int64_t D, int8_t *q, float *scale)
 {
-    float amax = 0.0f;
-    for (int64_t d = 0; d < D; d++)
-        if (isfinite(x[d]) && fabsf(x[d]) > amax) amax = fabsf(x[d]);
-    float s = amax / 127.0f;
+    float s = qb_finite_amax(x, D) / 127.0f;
     if (s == 0.0f) s = 1.0f; /* an all-zero row would divide by zero */
     for (int64_t d = 0; d < D; d++) q[d] = (int8_t)qb_round_clamp(x[d] / s, -127, 127);
     *scale = s;
@@ -367,13 +364,8 @@ static void quantize_i8(const float *x, int64_t D, int8_t *q, float *scale)
  * its 16 levels instead of saturating. */
 static void quantize_u4(const float *x, int64_t D, uint8_t *q, float *scale, float *zero)
 {
-    float lo = INFINITY, hi = -INFINITY;
-    for (int64_t d = 0; d < D; d++)
-        if (isfinite(x[d])) {
-            lo = x[d] < lo ? x[d] : lo;
-            hi = x[d] > hi ? x[d] : hi;
-        }
-    if (lo > hi) lo = hi = 0.0f;
+    float lo, hi;
+    qb_finite_minmax(x, D, &lo, &hi);
     float s = (hi - lo) / 15.0f;
     if (s == 0.0f || isinf(s)) s = 1.0f; /* a constant row, or a range beyond FLT_MAX */
     for (int64_t d = 0; d < D; d++) qb_u4_set(q, d, qb_round_clamp((x[d] - lo) / s, 0, 15));

@@ -75,6 +75,28 @@ qblas_status_t qb_cpu_setup_sparse24(qblas_handle_t h, qb_cpu_gemm_plan *p); /* 
  * setups and the host tools run them before writing anything. */
 qblas_status_t qb_check_content_w4a16(qblas_handle_t h, const qblas_weight_t *w);
 
+/* ---- ranges for the quantizers: over the finite values only ---- */
+/* Largest |v| (0 when no value is finite). */
+static inline float qb_finite_amax(const float *v, int64_t n)
+{
+    float m = 0.0f;
+    for (int64_t i = 0; i < n; i++)
+        if (isfinite(v[i]) && fabsf(v[i]) > m) m = fabsf(v[i]);
+    return m;
+}
+/* Smallest and largest v (both 0 when no value is finite). */
+static inline void qb_finite_minmax(const float *v, int64_t n, float *lo, float *hi)
+{
+    float l = INFINITY, h = -INFINITY;
+    for (int64_t i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            l = v[i] < l ? v[i] : l;
+            h = v[i] > h ? v[i] : h;
+        }
+    if (l > h) l = h = 0.0f;
+    *lo = l, *hi = h;
+}
+
 /* ---- host weight tools, per format ----
  * quantize: fill out's buffers from src W[n,k] (already validated by
  * qblas_quantize_weight, which converts src to f32 rows first: src_f32 is
