@@ -1,15 +1,89 @@
-# GPU backends. QBLAS_CUDA / QBLAS_HIP: AUTO builds a backend when its
-# compiler and its sources are present; ON requires them; OFF skips.
-# Until src/cuda and src/hip hold kernels there is nothing to build, and the
-# handle answers NOT_SUPPORTED for those backends.
-foreach(be CUDA HIP)
-  string(TOLOWER ${be} be_dir)
-  file(GLOB_RECURSE be_src CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${be_dir}/*.c ${PROJECT_SOURCE_DIR}/src/${be_dir}/*.cu
-       ${PROJECT_SOURCE_DIR}/src/${be_dir}/*.cpp)
-  if(QBLAS_${be} STREQUAL "ON" AND NOT be_src)
-    message(FATAL_ERROR "QBLAS_${be}=ON but src/${be_dir} has no backend sources yet")
+# GPU backends.
+#
+# QBLAS_CUDA: ON builds src/cuda (nvcc required), OFF skips it, AUTO builds it
+# when a CUDA compiler is found - once QBLAS_CUDA_AUTO_ENABLED is ON. Until
+# that default is flipped AUTO behaves as OFF, so a GPU-less tree without
+# nvcc (or with it) builds exactly the CPU library.
+# QBLAS_HIP: AUTO/ON/OFF likewise; src/hip holds no sources yet.
+#
+# The CUDA build: kernels (src/cuda/*.cu) compile in an object library for
+# sm_80, sm_89 and sm_90a (explicit -gencode: CMake 3.25 cannot spell 90a
+# in CUDA_ARCHITECTURES) and are merged into libqblas.a together with the
+# backend's host code (src/cuda/*.c, plain C). libqblas then links the
+# static CUDA runtime publicly; the installed package finds it again through
+# find_dependency(CUDAToolkit), pkg-config through Libs.private.
+option(QBLAS_CUDA_AUTO_ENABLED "Let QBLAS_CUDA=AUTO build the CUDA backend when a CUDA compiler is found" OFF)
+set(QBLAS_CUDA_GENCODE
+    "-gencode=arch=compute_80,code=sm_80"
+    "-gencode=arch=compute_89,code=sm_89"
+    "-gencode=arch=compute_90a,code=sm_90a"
+    CACHE STRING "nvcc -gencode flags of the CUDA kernels")
+mark_as_advanced(QBLAS_CUDA_GENCODE)
+
+set(QBLAS_WITH_CUDA OFF)          # read by tests/ and the package files
+set(QBLAS_CONFIG_DEPENDENCIES "") # extra lines for qblasConfig.cmake
+set(QBLAS_PC_LIBS_PRIVATE "")     # extra Libs.private for qblas.pc
+
+file(GLOB QBLAS_CUDA_HOST_SRC CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/cuda/*.c)
+file(GLOB QBLAS_CUDA_KERNEL_SRC CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/cuda/*.cu)
+
+set(qb_want_cuda OFF)
+if(QBLAS_CUDA STREQUAL "ON")
+  set(qb_want_cuda ON)
+elseif(QBLAS_CUDA STREQUAL "AUTO" AND QBLAS_CUDA_AUTO_ENABLED)
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(qb_want_cuda ON)
   endif()
-  if(QBLAS_${be} STREQUAL "OFF" OR NOT be_src)
-    message(STATUS "qblas: ${be} backend not built (QBLAS_${be}=${QBLAS_${be}}, sources: ${be_src})")
+endif()
+
+if(qb_want_cuda)
+  if(NOT QBLAS_CUDA_KERNEL_SRC)
+    message(FATAL_ERROR "QBLAS_CUDA=${QBLAS_CUDA} but src/cuda has no kernels")
   endif()
-endforeach()
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES OFF) # targets below pass their own -gencode
+  endif()
+  enable_language(CUDA)
+  find_package(CUDAToolkit REQUIRED)
+
+  add_library(qblas_cuda_kernels OBJECT ${QBLAS_CUDA_KERNEL_SRC})
+  # Start from no options: the directory's (e.g. -fsanitize for the C code)
+  # are host-compiler flags nvcc does not take.
+  set_target_properties(qblas_cuda_kernels PROPERTIES
+    COMPILE_OPTIONS ""
+    CUDA_ARCHITECTURES OFF
+    CUDA_STANDARD 17
+    CUDA_STANDARD_REQUIRED ON
+    POSITION_INDEPENDENT_CODE ON)
+  target_include_directories(qblas_cuda_kernels PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
+  # -lineinfo: compute-sanitizer and profilers point at source lines; no effect on the code.
+  target_compile_options(qblas_cuda_kernels PRIVATE ${QBLAS_CUDA_GENCODE} -lineinfo -O3)
+
+  target_sources(qblas PRIVATE ${QBLAS_CUDA_HOST_SRC} $<TARGET_OBJECTS:qblas_cuda_kernels>)
+  set_target_properties(qblas PROPERTIES CUDA_ARCHITECTURES OFF) # its CUDA code is the object library's
+  target_compile_definitions(qblas PRIVATE QBLAS_HAVE_CUDA)
+  target_link_libraries(qblas PUBLIC CUDA::cudart_static)
+
+  set(QBLAS_WITH_CUDA ON)
+  set(QBLAS_CONFIG_DEPENDENCIES "find_dependency(CUDAToolkit)")
+  set(QBLAS_PC_LIBS_PRIVATE " -L${CUDAToolkit_LIBRARY_DIR} -lcudart_static -ldl -lrt")
+  message(STATUS "qblas: CUDA backend built (${CMAKE_CUDA_COMPILER_VERSION}; ${QBLAS_CUDA_GENCODE})")
+
+  # The GPU benchmark of tools/gpu-check: qblas W4A16 against cuBLAS fp16.
+  if(TARGET CUDA::cublas)
+    add_executable(qblas_gpu_bench ${PROJECT_SOURCE_DIR}/tools/gpu_bench.c)
+    target_link_libraries(qblas_gpu_bench PRIVATE qblas CUDA::cublas m)
+    set_target_properties(qblas_gpu_bench PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tools)
+  endif()
+else()
+  message(STATUS "qblas: CUDA backend not built (QBLAS_CUDA=${QBLAS_CUDA}, QBLAS_CUDA_AUTO_ENABLED=${QBLAS_CUDA_AUTO_ENABLED})")
+endif()
+
+# HIP: no sources yet; the handle answers NOT_SUPPORTED for it.
+file(GLOB_RECURSE qb_hip_src CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/hip/*.c ${PROJECT_SOURCE_DIR}/src/hip/*.cpp)
+if(QBLAS_HIP STREQUAL "ON" AND NOT qb_hip_src)
+  message(FATAL_ERROR "QBLAS_HIP=ON but src/hip has no backend sources yet")
+endif()
+message(STATUS "qblas: HIP backend not built (QBLAS_HIP=${QBLAS_HIP})")

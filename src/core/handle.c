@@ -65,7 +65,7 @@ void qb_kernel_info(qblas_kernel_info_t *info, size_t ws, const char *name)
 
 qblas_status_t qblas_last_kernel(qblas_handle_t h, char *buf, size_t len)
 {
-    if (!h || !buf || len == 0) return QBLAS_STATUS_INVALID_VALUE;
+    if (!h || !buf || len == 0) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "handle, buf or len is NULL/0");
     if (strlen(h->last_kernel) + 1 > len) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "buffer of %zu bytes too small", len);
     strcpy(buf, h->last_kernel);
     return QBLAS_STATUS_SUCCESS;
@@ -128,14 +128,14 @@ qblas_status_t qblas_destroy(qblas_handle_t h)
 
 qblas_status_t qblas_get_backend(qblas_handle_t h, qblas_backend_t *b)
 {
-    if (!h || !b) return QBLAS_STATUS_INVALID_VALUE;
+    if (!h || !b) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "handle or backend is NULL");
     *b = h->backend;
     return QBLAS_STATUS_SUCCESS;
 }
 
 qblas_status_t qblas_set_num_threads(qblas_handle_t h, int n)
 {
-    if (!h) return QBLAS_STATUS_INVALID_VALUE;
+    if (!h) return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "handle is NULL");
     if (n < 1 || n > 1024) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "num_threads %d outside 1..1024", n);
     h->num_threads = n;
     qb_clear_error(h);
@@ -144,7 +144,7 @@ qblas_status_t qblas_set_num_threads(qblas_handle_t h, int n)
 
 qblas_status_t qblas_get_num_threads(qblas_handle_t h, int *n)
 {
-    if (!h || !n) return QBLAS_STATUS_INVALID_VALUE;
+    if (!h || !n) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "handle or num_threads is NULL");
     *n = h->num_threads;
     return QBLAS_STATUS_SUCCESS;
 }

@@ -112,7 +112,7 @@ qblas_status_t qb_cpu_setup_w4a8(qblas_handle_t h, qb_cpu_gemm_plan *p)
  * finite f16 so huge weights clamp instead of becoming 0 * inf. */
 static uint16_t f16_scale(float s)
 {
-    uint16_t b = qb_f32_to_f16(s);
+    uint16_t b = qb_f32_to_f16(fabsf(s)); /* fabsf: an all-zero row may give -0 */
     if (b == 0) return 0x3C00;      /* 1.0 */
     if (b >= 0x7C00) return 0x7BFF; /* 65504 */
     return b;
