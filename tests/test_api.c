@@ -1470,7 +1470,8 @@ START_TEST(dequantize_w4a8_contents)
     float *dst = pool_alloc(&pl, (size_t)(n * k) * 4);
     qbt_fill_bytes(&r, d8, (size_t)(n * k / 2));
     qbt_fill(&r, QBLAS_DTYPE_F16, s8, n, 0.01, 0.1);
-    for (int64_t i = 0; i < 2 * n; i++) z8[i] = (uint8_t)qbt_int(&r, 0, 15), gs8[i] = (int8_t)qbt_int(&r, 1, 127);
+    /* s2 <= 8 keeps every w8 = (code - z) * s2 inside int8 for any code and zero */
+    for (int64_t i = 0; i < 2 * n; i++) z8[i] = (uint8_t)qbt_int(&r, 0, 15), gs8[i] = (int8_t)qbt_int(&r, 1, 8);
     qblas_weight_t w = W_W4A8;
     w.data = d8, w.scales = s8, w.zeros = z8, w.group_scales = gs8;
     QBT_OK(qblas_dequantize_weight(&w, QBLAS_DTYPE_F32, dst, ld));

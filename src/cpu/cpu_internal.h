@@ -74,6 +74,8 @@ qblas_status_t qb_cpu_setup_sparse24(qblas_handle_t h, qb_cpu_gemm_plan *p); /* 
  * group scales in range), per format; NULL where a format has none. The GEMM
  * setups and the host tools run them before writing anything. */
 qblas_status_t qb_check_content_w4a16(qblas_handle_t h, const qblas_weight_t *w);
+qblas_status_t qb_check_content_w4a8(qblas_handle_t h, const qblas_weight_t *w);
+qblas_status_t qb_check_content_sparse24(qblas_handle_t h, const qblas_weight_t *w);
 
 /* ---- ranges for the quantizers: over the finite values only ---- */
 /* Largest |v| (0 when no value is finite). */

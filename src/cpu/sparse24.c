@@ -281,14 +281,20 @@ static void sparse_w_i16(const qb_cpu_gemm_plan *p, int64_t n0, int64_t rows, in
 static const char *const sparse_fp8_names[3][2][2] = {SP_FP8_NAMES("e4m3"), SP_FP8_NAMES("e5m2"),
                                                       SP_FP8_NAMES("e4m3fnuz")};
 
+qblas_status_t qb_check_content_sparse24(qblas_handle_t h, const qblas_weight_t *w)
+{
+    int64_t r, j;
+    if (find_meta_violation(w->n, w->k, w->meta, &r, &j))
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "2:4 weight row %lld group %lld has a meta field with i0 >= i1",
+                       LL(r), LL(j));
+    return QBLAS_STATUS_SUCCESS;
+}
+
 qblas_status_t qb_cpu_setup_sparse24(qblas_handle_t h, qb_cpu_gemm_plan *p)
 {
     qblas_dtype_t t = p->w.dtype;
-    int64_t r, j;
-    qblas_status_t st;
-    if (find_meta_violation(p->w.n, p->w.k, p->w.meta, &r, &j))
-        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "2:4 weight row %lld group %lld has a meta field with i0 >= i1",
-                       LL(r), LL(j));
+    qblas_status_t st = qb_check_content_sparse24(h, &p->w);
+    if (st) return st;
     if (qb_is_float16ish(t)) {
         p->is_int = 0;
         p->x_f32 = qb_cpu_x_f32;
@@ -383,8 +389,7 @@ static const float *row_scales(const qblas_weight_t *w, int64_t n, int64_t k0)
 /* Columns per step: a multiple of 128 (a chunk starts a scale block) and of 4 (whole groups). */
 #define SP_CHUNK 512
 
-/* Meta is not checked here (no status to return): a field with i0 >= i1
- * decodes deterministically, its second value written last. */
+/* qblas_dequantize_weight ran qb_check_content_sparse24 (valid meta). */
 void qb_dequant_sparse24(const qblas_weight_t *w, int64_t n0, int64_t rows, float *out)
 {
     uint16_t buf[SP_CHUNK]; /* 2-byte elements at most, aligned for them */

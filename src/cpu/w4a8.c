@@ -92,10 +92,15 @@ static qblas_status_t check_perchannel(qblas_handle_t h, const qblas_weight_t *w
     return QBLAS_STATUS_SUCCESS;
 }
 
+qblas_status_t qb_check_content_w4a8(qblas_handle_t h, const qblas_weight_t *w)
+{
+    return w->group_size == W4A8_G ? check_g128(h, w) : check_perchannel(h, w);
+}
+
 qblas_status_t qb_cpu_setup_w4a8(qblas_handle_t h, qb_cpu_gemm_plan *p)
 {
     int g128 = p->w.group_size == W4A8_G;
-    qblas_status_t st = g128 ? check_g128(h, &p->w) : check_perchannel(h, &p->w);
+    qblas_status_t st = qb_check_content_w4a8(h, &p->w);
     if (st) return st;
     p->is_int = 1;
     p->x_i16 = qb_cpu_x_i16;
@@ -107,26 +112,21 @@ qblas_status_t qb_cpu_setup_w4a8(qblas_handle_t h, qb_cpu_gemm_plan *p)
 
 /* ---- quantizer ---- */
 
-/* f16 bits of a positive channel scale: 0 (all-zero row, or underflow)
- * becomes 1 so nothing divides by zero; overflow saturates to the largest
- * finite f16 so huge weights clamp instead of becoming 0 * inf. */
+/* f16 bits of a channel scale: 0 (all-zero row, or underflow) and inf
+ * (overflow) become 1, as in every quantizer (docs: common conventions),
+ * so every stored scale is positive and finite. */
 static uint16_t f16_scale(float s)
 {
-    uint16_t b = qb_f32_to_f16(fabsf(s)); /* fabsf: an all-zero row may give -0 */
-    if (b == 0) return 0x3C00;      /* 1.0 */
-    if (b >= 0x7C00) return 0x7BFF; /* 65504 */
-    return b;
+    uint16_t mag = qb_f32_to_f16(s) & 0x7FFF;
+    return mag == 0 || mag >= 0x7C00 ? 0x3C00 : mag;
 }
 
 /* Smallest and largest finite value of row[0, k), widened to include 0. */
-static void finite_range(const float *row, int64_t k, float *lo, float *hi)
+static void range_with_zero(const float *row, int64_t k, float *lo, float *hi)
 {
-    *lo = 0.0f, *hi = 0.0f;
-    for (int64_t i = 0; i < k; i++)
-        if (isfinite(row[i])) {
-            *lo = row[i] < *lo ? row[i] : *lo;
-            *hi = row[i] > *hi ? row[i] : *hi;
-        }
+    qb_finite_minmax(row, k, lo, hi);
+    *lo = *lo < 0.0f ? *lo : 0.0f;
+    *hi = *hi > 0.0f ? *hi : 0.0f;
 }
 
 /* Stage 2 of g128 on one group of stage-1 integers w8 (|w8| <= 119):
@@ -158,10 +158,7 @@ static void stage2_group(const int8_t *w8, uint8_t *codes_row_out, int64_t i0, i
 static void quantize_g128_row(const float *src, qblas_weight_t *out, int64_t n)
 {
     const float *row = src + n * out->k;
-    float lo, hi;
-    finite_range(row, out->k, &lo, &hi);
-    float amax = hi > -lo ? hi : -lo;
-    uint16_t s1b = f16_scale(amax / (float)W4A8_STAGE1_MAX);
+    uint16_t s1b = f16_scale(qb_finite_amax(row, out->k) / (float)W4A8_STAGE1_MAX);
     float s1 = qb_f16_to_f32(s1b);
     ((uint16_t *)out->scales)[n] = s1b;
     uint8_t *codes = (uint8_t *)out->data + n * (out->k / 2);
@@ -178,7 +175,7 @@ static void quantize_perchannel_row(const float *src, qblas_weight_t *out, int64
 {
     const float *row = src + n * out->k;
     float lo, hi;
-    finite_range(row, out->k, &lo, &hi);
+    range_with_zero(row, out->k, &lo, &hi);
     uint16_t s1b = f16_scale((hi - lo) / 15.0f);
     float s1 = qb_f16_to_f32(s1b);
     int z = qb_round_clamp(-lo / s1, 0, 15);
@@ -200,7 +197,8 @@ qblas_status_t qb_quantize_w4a8(const float *src_f32, qblas_weight_t *out)
     return QBLAS_STATUS_SUCCESS;
 }
 
-/* ---- dequantizer: s1 * w8, exact in f32 (11-bit s1 times |w8| <= 2^8) ---- */
+/* ---- dequantizer (qblas_dequantize_weight ran qb_check_content_w4a8):
+ * s1 * w8, exact in f32 (11-bit s1 times |w8| <= 128) ---- */
 void qb_dequant_w4a8(const qblas_weight_t *w, int64_t n0, int64_t rows, float *out)
 {
     int16_t w8[W4A8_G];

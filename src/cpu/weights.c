@@ -21,6 +21,8 @@ static const qb_dequant_fn dequantizers[] = {
 typedef qblas_status_t (*qb_content_fn)(qblas_handle_t, const qblas_weight_t *);
 static const qb_content_fn content_checks[] = {
     [QBLAS_WFORMAT_W4A16] = qb_check_content_w4a16,
+    [QBLAS_WFORMAT_W4A8] = qb_check_content_w4a8,
+    [QBLAS_WFORMAT_SPARSE24] = qb_check_content_sparse24,
 };
 #define NUM_CHECKS ((int)(sizeof content_checks / sizeof content_checks[0]))
 
