@@ -65,25 +65,35 @@ int main(void)
     /* 4. Y = X . W^T */
     CHECK(qblas_gemm(h, M, N, K, &x, &wp, NULL, QBLAS_DTYPE_F16, y16, N, ws, info.workspace_bytes, NULL));
 
-    /* compare with the unquantized float product: the error is the int4 quantization error */
-    float *yf = malloc(sizeof(float) * M * N);
+    /* Check: Y against X . dequant(W)^T in double. What differs is the
+     * kernel's own rounding (weights rounded to f16, fp32 sums, f16 output),
+     * well under 1% of |Y|. The int4 quantization error itself (Y against the
+     * float weight) is reported, not checked: it is the format's, not a bug. */
+    float *yf = malloc(sizeof(float) * M * N), *wq = malloc(sizeof(float) * N * K);
     CHECK(qblas_convert(M * N, QBLAS_DTYPE_F16, y16, QBLAS_DTYPE_F32, yf));
-    double max_err = 0, max_ref = 0;
+    CHECK(qblas_dequantize_weight(&w, QBLAS_DTYPE_F32, wq, K));
+    double max_err = 0, max_ref = 0, q_err2 = 0, ref2 = 0;
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
-            double ref = 0;
-            for (int k = 0; k < K; k++) ref += (double)xf[i * K + k] * wf[j * K + k];
+            double ref = 0, ref_float = 0;
+            for (int k = 0; k < K; k++) {
+                ref += (double)xf[i * K + k] * wq[j * K + k];
+                ref_float += (double)xf[i * K + k] * wf[j * K + k];
+            }
             max_err = fmax(max_err, fabs(yf[i * N + j] - ref));
             max_ref = fmax(max_ref, fabs(ref));
+            q_err2 += (yf[i * N + j] - ref_float) * (yf[i * N + j] - ref_float);
+            ref2 += ref_float * ref_float;
         }
     printf("qblas %s, kernel %s, workspace %zu bytes\n", qblas_get_version_string(), info.kernel_name,
            info.workspace_bytes);
-    printf("W4A16 g128 %dx%dx%d: max |Y - X.W^T| = %.4f (max |Y| %.2f)\n", M, N, K, max_err, max_ref);
-    int ok = max_err < 0.05 * max_ref;
-    printf("%s\n", ok ? "OK" : "FAILED: error larger than int4 quantization explains");
+    printf("W4A16 g128 %dx%dx%d: max |Y - X.dequant(W)^T| = %.5f (max |Y| %.2f); int4 error vs float W: %.1f%% rms\n",
+           M, N, K, max_err, max_ref, 100.0 * sqrt(q_err2 / ref2));
+    int ok = max_err < 0.01 * max_ref;
+    printf("%s\n", ok ? "OK" : "FAILED: Y differs from the dequantized product by more than rounding explains");
 
     free(ws), free(blob), free((void *)w.data), free((void *)w.scales), free((void *)w.zeros);
-    free(wf), free(xf), free(x16), free(y16), free(yf);
+    free(wf), free(xf), free(x16), free(y16), free(yf), free(wq);
     qblas_destroy(h);
     return ok ? 0 : 1;
 }
