@@ -1,7 +1,8 @@
 /* w4a16_example.c - the API walk-through of docs/API.md, as a program.
  *
  * Quantize a float weight to W4A16 (int4, group 128, zero points), run
- * Y = X . W^T on the CPU backend, and compare with the float product.
+ * Y = X . W^T on the CPU backend, and check it against the product with the
+ * dequantized weight.
  * Build against an installed qblas:
  *   cc w4a16_example.c $(pkg-config --cflags --libs --static qblas)
  * or with CMake: find_package(qblas) + target_link_libraries(app qblas::qblas).
