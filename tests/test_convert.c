@@ -3,7 +3,7 @@
  *
  * Every expectation here comes from decoders and a round-to-nearest-even
  * routine written in this file, in double arithmetic, straight from the
- * format definitions (docs/formats/numeric.md):
+ * format definitions (docs/FORMATS.md, "Scalar conversions"):
  *   - every code of f16, bf16 and the three fp8 formats decodes to the value
  *     the definition gives, and re-encodes to itself;
  *   - the exact midpoint between any two adjacent finite values rounds to the
