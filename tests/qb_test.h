@@ -76,8 +76,30 @@ double qbt_half_ulp(qblas_dtype_t t, double v);
 /* Unit roundoff of fp32 summation of k products: gamma_k = k*u/(1-k*u), u = 2^-24. */
 static inline double qbt_gamma32(int64_t k) { double u = k * 0x1p-24; return u / (1.0 - u); }
 
+/* Check a condition without calling into Check when it holds: every
+ * ck_assert* reports a passing check through a pipe, which dominates loops
+ * over elements. */
+#define QBT_EXPECT(cond, ...)                     \
+    do {                                          \
+        if (!(cond)) ck_abort_msg(__VA_ARGS__);   \
+    } while (0)
+
+#define QBT_U32 0x1p-24 /* unit roundoff of fp32 */
+
 /* ---- handles and workspaces ---- */
 qblas_handle_t qbt_cpu(void);           /* a CPU handle (ck_assert on failure) */
+
+/* qblas_gemm with a workspace of the size qblas_gemm_query gives (the
+ * query's status if it fails). kernel, when not NULL, receives the kernel
+ * name (QBLAS_KERNEL_NAME_MAX bytes). */
+qblas_status_t qbt_gemm(qblas_handle_t h, int64_t m, const qblas_act_t *x, const qblas_weight_t *w,
+                        const void *bias, qblas_dtype_t y_dtype, void *y, int64_t ldy, char *kernel);
+
+/* Invariants of every GEMM: with y holding the result of a run, running
+ * again with 2 and 3 threads and on the prepacked weight (each into a fresh
+ * poisoned buffer) must give the same bytes. Restores the thread count. */
+void qbt_gemm_invariants(qblas_handle_t h, int64_t m, const qblas_act_t *x, const qblas_weight_t *w,
+                         const void *bias, qblas_dtype_t y_dtype, const void *y, int64_t ldy, size_t ybytes);
 
 #define QBT_OK(call)                                                                                   \
     do {                                                                                               \

@@ -112,6 +112,44 @@ qblas_handle_t qbt_cpu(void)
     return h;
 }
 
+qblas_status_t qbt_gemm(qblas_handle_t h, int64_t m, const qblas_act_t *x, const qblas_weight_t *w,
+                        const void *bias, qblas_dtype_t y_dtype, void *y, int64_t ldy, char *kernel)
+{
+    qblas_kernel_info_t info;
+    qblas_status_t st = qblas_gemm_query(h, m, w->n, w->k, x, w, y_dtype, &info);
+    if (st) return st;
+    void *ws = qbt_alloc(info.workspace_bytes ? info.workspace_bytes : 1);
+    st = qblas_gemm(h, m, w->n, w->k, x, w, bias, y_dtype, y, ldy, ws, info.workspace_bytes, NULL);
+    qbt_free(ws);
+    if (kernel) snprintf(kernel, QBLAS_KERNEL_NAME_MAX, "%s", info.kernel_name);
+    return st;
+}
+
+void qbt_gemm_invariants(qblas_handle_t h, int64_t m, const qblas_act_t *x, const qblas_weight_t *w,
+                         const void *bias, qblas_dtype_t y_dtype, const void *y, int64_t ldy, size_t ybytes)
+{
+    int threads;
+    QBT_OK(qblas_get_num_threads(h, &threads));
+    void *again = qbt_alloc(ybytes);
+    for (int t = 2; t <= 3; t++) {
+        QBT_OK(qblas_set_num_threads(h, t));
+        qbt_poison(again, ybytes);
+        QBT_OK(qbt_gemm(h, m, x, w, bias, y_dtype, again, ldy, NULL));
+        QBT_EXPECT(memcmp(again, y, ybytes) == 0, "%d threads change Y [seed %llu]", t, (unsigned long long)qbt_seed);
+    }
+    QBT_OK(qblas_set_num_threads(h, threads));
+    size_t bytes;
+    QBT_OK(qblas_prepack_size(h, w, &bytes));
+    void *blob = qbt_alloc(bytes);
+    qblas_weight_t packed;
+    QBT_OK(qblas_prepack(h, w, blob, bytes, &packed, NULL));
+    qbt_poison(again, ybytes);
+    QBT_OK(qbt_gemm(h, m, x, &packed, bias, y_dtype, again, ldy, NULL));
+    QBT_EXPECT(memcmp(again, y, ybytes) == 0, "the prepacked weight changes Y [seed %llu]", (unsigned long long)qbt_seed);
+    qbt_free(blob);
+    qbt_free(again);
+}
+
 int main(void)
 {
     const char *env = getenv("QBLAS_TEST_SEED");

@@ -16,12 +16,6 @@
 
 #include "qb_test.h"
 
-/* Plain check that does not log a Check mark point on success. */
-#define EXPECT(cond, ...)                       \
-    do {                                        \
-        if (!(cond)) ck_abort_msg(__VA_ARGS__); \
-    } while (0)
-
 #define P2(e) ((int64_t)1 << (e))
 #define INVALID QBLAS_STATUS_INVALID_VALUE
 
@@ -75,8 +69,8 @@ static void watch_arm(watch_t *w)
 static void watch_check(const watch_t *w, const char *what, int line)
 {
     for (int i = 0; i < w->n; i++) {
-        EXPECT(qbt_unchanged(w->p[i], w->snap[i], w->bytes[i]), "line %d: %s wrote output %d", line, what, i);
-        EXPECT(qbt_guard_ok(w->p[i]), "line %d: %s wrote past output %d", line, what, i);
+        QBT_EXPECT(qbt_unchanged(w->p[i], w->snap[i], w->bytes[i]), "line %d: %s wrote output %d", line, what, i);
+        QBT_EXPECT(qbt_guard_ok(w->p[i]), "line %d: %s wrote past output %d", line, what, i);
     }
 }
 
@@ -105,7 +99,7 @@ static void clear_host_error(void)
         clear_host_error();                                                                          \
         QBT_STATUS(call, want);                                                                      \
         watch_check(wt, #call, __LINE__);                                                            \
-        EXPECT(qblas_last_error(h)[0] != '\0', "line %d: %s failed without a reason", __LINE__, #call); \
+        QBT_EXPECT(qblas_last_error(h)[0] != '\0', "line %d: %s failed without a reason", __LINE__, #call); \
     } while (0)
 
 /* ---- owned buffers ---- */
@@ -627,12 +621,12 @@ static void check_int8_values(const gemm_fix *f)
              * relative error <= u = 2^-24: |err| <= ((1+u)^2 - 1)|ref| */
             double u = 0x1p-24, tol = (2 * u + u * u) * fabs(ref);
             double got = y[i * c->ldy + j];
-            EXPECT(qbt_close(got, ref, tol), "y[%lld][%lld] = %.9g, want %.9g [seed %llu]", (long long)i,
+            QBT_EXPECT(qbt_close(got, ref, tol), "y[%lld][%lld] = %.9g, want %.9g [seed %llu]", (long long)i,
                    (long long)j, got, ref, (unsigned long long)qbt_seed);
         }
         /* columns n..ldy-1 of Y are not the GEMM's */
         for (int64_t j = c->n; j < c->ldy; j++)
-            EXPECT(memcmp(&y[i * c->ldy + j], &poison, 4) == 0, "y[%lld][%lld] (padding) written", (long long)i,
+            QBT_EXPECT(memcmp(&y[i * c->ldy + j], &poison, 4) == 0, "y[%lld][%lld] (padding) written", (long long)i,
                    (long long)j);
     }
 }
@@ -754,7 +748,7 @@ static void check_prepack(gemm_fix *f)
     ck_assert_uint_le(info.workspace_bytes, c->wsb);
     qbt_poison(c->y, f->ybytes);
     QBT_OK(run_gemm(&pc));
-    EXPECT(qbt_unchanged(c->y, want, f->ybytes), "GEMM on the prepacked %s weight differs from the canonical one",
+    QBT_EXPECT(qbt_unchanged(c->y, want, f->ybytes), "GEMM on the prepacked %s weight differs from the canonical one",
            qblas_dtype_name(c->w.dtype));
 
     memcpy((void *)c->w.data, keep_data, sz.data);
@@ -804,7 +798,7 @@ static void check_threads(gemm_fix *f)
         if (!first)
             first = qbt_snapshot(c.y, f->ybytes);
         else
-            EXPECT(qbt_unchanged(c.y, first, f->ybytes), "%d threads differ from 1 (%s weights)", nt,
+            QBT_EXPECT(qbt_unchanged(c.y, first, f->ybytes), "%d threads differ from 1 (%s weights)", nt,
                    qblas_dtype_name(c.w.dtype));
         qbt_free(c.ws);
     }

@@ -9,7 +9,7 @@
  */
 #include "qb_test.h"
 
-#define U 0x1p-24 /* fp32 unit roundoff */
+#define QBT_U32 0x1p-24 /* fp32 unit roundoff */
 
 typedef struct {
     qblas_dtype_t dtype;
@@ -294,14 +294,14 @@ static void ref_query(const acase *c, const double *K, const double *V, int64_t 
         double dot = 0, a = 0;
         for (int64_t d = 0; d < D; d++) dot += q[d] * k[d], a += fabs(q[d] * k[d]);
         lg[j] = cap > 0 ? cap * tanh(sm * dot / cap) : sm * dot;
-        ab[j] = qbt_gamma32(D + 4) * fabs(sm) * a + (cap > 0 ? 8 * U * cap : 0);
+        ab[j] = qbt_gamma32(D + 4) * fabs(sm) * a + (cap > 0 ? 8 * QBT_U32 * cap : 0);
         m = fmax(m, lg[j]);
         emax = fmax(emax, ab[j]);
         out->n++;
     }
     for (int64_t j = 0; j < L; j++)
         if (lg[j] == lg[j]) l += exp(lg[j] - m), dmax = fmax(dmax, m - lg[j]);
-    const double E = emax + U * (dmax + 2 * emax) + 2 * U, grow = exp(2 * E);
+    const double E = emax + QBT_U32 * (dmax + 2 * emax) + 2 * QBT_U32, grow = exp(2 * E);
     for (int64_t d = 0; d < D; d++) {
         double o = 0, W = 0;
         for (int64_t j = 0; j < L; j++)
@@ -310,10 +310,10 @@ static void ref_query(const acase *c, const double *K, const double *V, int64_t 
                 o += w * v, W += w * fabs(v);
             }
         out->o[d] = o;
-        out->tol[d] = (expm1(2 * E) + grow * (1 + 3 * U) * (3 * U + qbt_gamma32(3 * out->n + 2))) * W;
+        out->tol[d] = (expm1(2 * E) + grow * (1 + 3 * QBT_U32) * (3 * QBT_U32 + qbt_gamma32(3 * out->n + 2))) * W;
     }
     out->lse = out->n ? m + log(l) : -INFINITY;
-    out->lse_tol = E + 2 * qbt_gamma32(out->n) + 2 * U * (log((double)out->n + 1) + 1) + 2 * U * fabs(out->lse);
+    out->lse_tol = E + 2 * qbt_gamma32(out->n) + 2 * QBT_U32 * (log((double)out->n + 1) + 1) + 2 * QBT_U32 * fabs(out->lse);
 }
 
 static void check_query(const acase *c, int64_t tok, int64_t hq, const ref_result *ref)

@@ -18,11 +18,6 @@
 
 /* Check's ck_assert records a mark point (file I/O) on every pass; loops over
  * millions of values use this instead and only call into Check on failure. */
-#define EXPECT(cond, ...)                                 \
-    do {                                                  \
-        if (!(cond)) ck_abort_msg(__VA_ARGS__);           \
-    } while (0)
-
 /* ---- reference decoders (double, from the definitions) ---- */
 
 /* IEEE-style binary format with ebits exponent bits, mbits mantissa bits and
@@ -159,9 +154,9 @@ START_TEST(f16_decode_all)
         float got = qb_f16_to_f32((uint16_t)c);
         double want = ref_f16((uint16_t)c);
         if (isnan(want))
-            EXPECT(isnan(got), "f16 0x%04x: NaN code decodes to %a", c, got);
+            QBT_EXPECT(isnan(got), "f16 0x%04x: NaN code decodes to %a", c, got);
         else
-            EXPECT(same_value(got, want), "f16 0x%04x: got %a want %a", c, got, want);
+            QBT_EXPECT(same_value(got, want), "f16 0x%04x: got %a want %a", c, got, want);
     }
 }
 END_TEST
@@ -172,9 +167,9 @@ START_TEST(bf16_decode_all)
         float got = qb_bf16_to_f32((uint16_t)c);
         double want = ref_bf16((uint16_t)c);
         if (isnan(want))
-            EXPECT(isnan(got), "bf16 0x%04x: NaN code decodes to %a", c, got);
+            QBT_EXPECT(isnan(got), "bf16 0x%04x: NaN code decodes to %a", c, got);
         else
-            EXPECT(same_value(got, want), "bf16 0x%04x: got %a want %a", c, got, want);
+            QBT_EXPECT(same_value(got, want), "bf16 0x%04x: got %a want %a", c, got, want);
     }
 }
 END_TEST
@@ -190,14 +185,14 @@ START_TEST(fp8_decode_all)
             double want = ref_fp8((uint8_t)c, &d);
             if (isnan(want)) {
                 nans++;
-                EXPECT(isnan(got), "%s 0x%02x: NaN code decodes to %a", d.name, c, got);
+                QBT_EXPECT(isnan(got), "%s 0x%02x: NaN code decodes to %a", d.name, c, got);
                 continue;
             }
-            EXPECT(same_value(got, want), "%s 0x%02x: got %a want %a", d.name, c, got, want);
+            QBT_EXPECT(same_value(got, want), "%s 0x%02x: got %a want %a", d.name, c, got, want);
             if (isfinite(want) && fabs(want) > maxfin) maxfin = fabs(want);
         }
         /* the definitions' constants: max finite and the number of NaN codes */
-        EXPECT(maxfin == d.maxv, "%s: max finite %g", d.name, maxfin);
+        QBT_EXPECT(maxfin == d.maxv, "%s: max finite %g", d.name, maxfin);
         ck_assert(ref_fp8(d.maxc, &d) == d.maxv);
         ck_assert_int_eq(nans, d.kind == K_E4M3 ? 2 : d.kind == K_E5M2 ? 6 : 1);
         /* zero: OCP formats have +0 and -0, fnuz only +0 */
@@ -214,9 +209,9 @@ START_TEST(f16_roundtrip_all)
     for (uint32_t c = 0; c < 65536; c++) {
         uint16_t back = qb_f32_to_f16(qb_f16_to_f32((uint16_t)c));
         if (f16_is_nan_code((uint16_t)c))
-            EXPECT(f16_is_nan_code(back), "f16 NaN 0x%04x re-encodes to 0x%04x", c, back);
+            QBT_EXPECT(f16_is_nan_code(back), "f16 NaN 0x%04x re-encodes to 0x%04x", c, back);
         else
-            EXPECT(back == c, "f16 0x%04x re-encodes to 0x%04x", c, back);
+            QBT_EXPECT(back == c, "f16 0x%04x re-encodes to 0x%04x", c, back);
     }
 }
 END_TEST
@@ -226,9 +221,9 @@ START_TEST(bf16_roundtrip_all)
     for (uint32_t c = 0; c < 65536; c++) {
         uint16_t back = qb_f32_to_bf16(qb_bf16_to_f32((uint16_t)c));
         if (bf16_is_nan_code((uint16_t)c))
-            EXPECT(bf16_is_nan_code(back), "bf16 NaN 0x%04x re-encodes to 0x%04x", c, back);
+            QBT_EXPECT(bf16_is_nan_code(back), "bf16 NaN 0x%04x re-encodes to 0x%04x", c, back);
         else
-            EXPECT(back == c, "bf16 0x%04x re-encodes to 0x%04x", c, back);
+            QBT_EXPECT(back == c, "bf16 0x%04x re-encodes to 0x%04x", c, back);
     }
 }
 END_TEST
@@ -240,13 +235,13 @@ START_TEST(fp8_roundtrip_all)
         for (int c = 0; c < 256; c++) {
             uint8_t back = qb_fp8_encode(qb_fp8_decode((uint8_t)c, d.fmt), d.fmt);
             if (isinf(ref_fp8((uint8_t)c, &d))) /* e5m2 +-inf: encoding saturates, inf included */
-                EXPECT(back == ((c & 0x80) | d.maxc), "e5m2 inf 0x%02x re-encodes to 0x%02x", c, back);
+                QBT_EXPECT(back == ((c & 0x80) | d.maxc), "e5m2 inf 0x%02x re-encodes to 0x%02x", c, back);
             else if (!fp8_is_nan_code((uint8_t)c, &d))
-                EXPECT(back == c, "%s 0x%02x re-encodes to 0x%02x", d.name, c, back);
+                QBT_EXPECT(back == c, "%s 0x%02x re-encodes to 0x%02x", d.name, c, back);
             else if (d.kind == K_E4M3) /* the only NaN codes, sign kept */
-                EXPECT(back == c, "e4m3 NaN 0x%02x re-encodes to 0x%02x", c, back);
+                QBT_EXPECT(back == c, "e4m3 NaN 0x%02x re-encodes to 0x%02x", c, back);
             else
-                EXPECT(fp8_is_nan_code(back, &d), "%s NaN 0x%02x re-encodes to 0x%02x", d.name, c, back);
+                QBT_EXPECT(fp8_is_nan_code(back, &d), "%s NaN 0x%02x re-encodes to 0x%02x", d.name, c, back);
         }
     }
 }
@@ -275,22 +270,22 @@ static int check_midpoints(const char *name, enc_fn enc, dec_fn dec, const void 
     int tested = 0;
     for (uint32_t c = 0; c < last; c++) {
         double a = dec(c, ctx), b = dec(c + 1, ctx), mid = (a + b) / 2.0;
-        EXPECT(a < b, "%s: codes 0x%x, 0x%x not increasing", name, c, c + 1);
+        QBT_EXPECT(a < b, "%s: codes 0x%x, 0x%x not increasing", name, c, c + 1);
         float fm = (float)mid;
         if ((double)fm != mid) continue; /* not an f32: nothing to feed the encoder */
         uint32_t even = (c & 1) ? c + 1 : c;
         float below = nextafterf(fm, 0.0f), above = nextafterf(fm, INFINITY);
-        EXPECT(enc(fm, ctx) == even, "%s: midpoint %a of 0x%x/0x%x -> 0x%x, want 0x%x", name, fm, c, c + 1,
+        QBT_EXPECT(enc(fm, ctx) == even, "%s: midpoint %a of 0x%x/0x%x -> 0x%x, want 0x%x", name, fm, c, c + 1,
                       enc(fm, ctx), even);
-        EXPECT(enc(below, ctx) == c, "%s: %a (just below a midpoint) -> 0x%x, want 0x%x", name, below,
+        QBT_EXPECT(enc(below, ctx) == c, "%s: %a (just below a midpoint) -> 0x%x, want 0x%x", name, below,
                       enc(below, ctx), c);
-        EXPECT(enc(above, ctx) == c + 1, "%s: %a (just above a midpoint) -> 0x%x, want 0x%x", name, above,
+        QBT_EXPECT(enc(above, ctx) == c + 1, "%s: %a (just above a midpoint) -> 0x%x, want 0x%x", name, above,
                       enc(above, ctx), c + 1);
         /* mirrored: a negative result of magnitude 0 is the format's -0 (or +0) */
         uint32_t neg_even = even ? (sign_bit | even) : zero_neg, neg_c = c ? (sign_bit | c) : zero_neg;
-        EXPECT(enc(-fm, ctx) == neg_even, "%s: %a -> 0x%x, want 0x%x", name, -fm, enc(-fm, ctx), neg_even);
-        EXPECT(enc(-below, ctx) == neg_c, "%s: %a -> 0x%x, want 0x%x", name, -below, enc(-below, ctx), neg_c);
-        EXPECT(enc(-above, ctx) == (sign_bit | (c + 1)), "%s: %a -> 0x%x", name, -above, enc(-above, ctx));
+        QBT_EXPECT(enc(-fm, ctx) == neg_even, "%s: %a -> 0x%x, want 0x%x", name, -fm, enc(-fm, ctx), neg_even);
+        QBT_EXPECT(enc(-below, ctx) == neg_c, "%s: %a -> 0x%x, want 0x%x", name, -below, enc(-below, ctx), neg_c);
+        QBT_EXPECT(enc(-above, ctx) == (sign_bit | (c + 1)), "%s: %a -> 0x%x", name, -above, enc(-above, ctx));
         tested++;
     }
     return tested;
@@ -378,9 +373,9 @@ START_TEST(fp8_saturation)
         float step = (float)ldexp(1.0, (int)floor(log2(d.maxv)) - d.mbits);
         const float above[] = {mx, nextafterf(mx, INFINITY), mx + step / 2, mx + step, 2 * mx, 1e30f, FLT_MAX, INFINITY};
         for (unsigned j = 0; j < sizeof above / sizeof above[0]; j++) {
-            EXPECT(qb_fp8_encode(above[j], d.fmt) == d.maxc, "%s(%a) -> 0x%02x", d.name, above[j],
+            QBT_EXPECT(qb_fp8_encode(above[j], d.fmt) == d.maxc, "%s(%a) -> 0x%02x", d.name, above[j],
                           qb_fp8_encode(above[j], d.fmt));
-            EXPECT(qb_fp8_encode(-above[j], d.fmt) == (0x80 | d.maxc), "%s(%a) -> 0x%02x", d.name, -above[j],
+            QBT_EXPECT(qb_fp8_encode(-above[j], d.fmt) == (0x80 | d.maxc), "%s(%a) -> 0x%02x", d.name, -above[j],
                           qb_fp8_encode(-above[j], d.fmt));
         }
         /* NaN: e4m3 S.1111.111 with the sign kept, e5m2 any NaN code, fnuz 0x80 */
@@ -415,23 +410,23 @@ static void check_bottom(const bottom_def *b)
     /* each subnormal k * min_sub is code k, exactly, both ways */
     for (uint32_t k = 1; k <= b->n_sub; k++) {
         double v = k * b->min_sub;
-        EXPECT(b->dec(k, b->ctx) == v, "%s: subnormal code 0x%x", b->name, k);
-        EXPECT(b->enc((float)v, b->ctx) == k, "%s: %a -> 0x%x", b->name, v, b->enc((float)v, b->ctx));
-        EXPECT(b->enc((float)-v, b->ctx) == (b->sign_bit | k), "%s: -%a", b->name, v);
+        QBT_EXPECT(b->dec(k, b->ctx) == v, "%s: subnormal code 0x%x", b->name, k);
+        QBT_EXPECT(b->enc((float)v, b->ctx) == k, "%s: %a -> 0x%x", b->name, v, b->enc((float)v, b->ctx));
+        QBT_EXPECT(b->enc((float)-v, b->ctx) == (b->sign_bit | k), "%s: -%a", b->name, v);
     }
     /* the first normal follows the last subnormal by one quantum */
     ck_assert(b->dec(b->n_sub + 1, b->ctx) == (b->n_sub + 1) * b->min_sub);
     float half = (float)(b->min_sub / 2);
     /* half the smallest subnormal is a tie between 0 (even) and code 1 */
-    EXPECT(b->enc(half, b->ctx) == 0, "%s: half min subnormal", b->name);
-    EXPECT(b->enc(-half, b->ctx) == b->neg_zero, "%s: -half min subnormal", b->name);
+    QBT_EXPECT(b->enc(half, b->ctx) == 0, "%s: half min subnormal", b->name);
+    QBT_EXPECT(b->enc(-half, b->ctx) == b->neg_zero, "%s: -half min subnormal", b->name);
     ck_assert(b->enc(nextafterf(half, INFINITY), b->ctx) == 1);
     /* everything below rounds to (signed) zero, down to the smallest f32 */
     const float tiny[] = {nextafterf(half, 0.0f), half / 2, 0x1p-100f, 0x1p-149f};
     for (unsigned j = 0; j < sizeof tiny / sizeof tiny[0]; j++) {
         if (tiny[j] >= half) continue; /* 2^-100 is a normal bf16 */
-        EXPECT(b->enc(tiny[j], b->ctx) == 0, "%s: %a", b->name, tiny[j]);
-        EXPECT(b->enc(-tiny[j], b->ctx) == b->neg_zero, "%s: %a", b->name, -tiny[j]);
+        QBT_EXPECT(b->enc(tiny[j], b->ctx) == 0, "%s: %a", b->name, tiny[j]);
+        QBT_EXPECT(b->enc(-tiny[j], b->ctx) == b->neg_zero, "%s: %a", b->name, -tiny[j]);
     }
 }
 
@@ -457,7 +452,7 @@ START_TEST(round_clamp)
     const float tv[] = {0.5f, 1.5f, 2.5f, 3.5f, -0.5f, -1.5f, -2.5f, 126.5f, -127.5f};
     const int32_t tw[] = {0, 2, 2, 4, 0, -2, -2, 126, -128};
     for (unsigned i = 0; i < sizeof tv / sizeof tv[0]; i++)
-        EXPECT(qb_round_clamp(tv[i], -1000, 1000) == tw[i], "round_clamp(%g) = %d", tv[i],
+        QBT_EXPECT(qb_round_clamp(tv[i], -1000, 1000) == tw[i], "round_clamp(%g) = %d", tv[i],
                       qb_round_clamp(tv[i], -1000, 1000));
     ck_assert_int_eq(qb_round_clamp(nextafterf(0.5f, 1.0f), -8, 7), 1);
     ck_assert_int_eq(qb_round_clamp(nextafterf(2.5f, 0.0f), -8, 7), 2);
@@ -489,7 +484,7 @@ START_TEST(round_clamp)
         double fl = floor(v), d = v - fl;
         if (d > 0.5 || (d == 0.5 && fmod(fl, 2.0) != 0.0)) fl += 1.0;
         double want = fl < -128 ? -128 : fl > 127 ? 127 : fl;
-        EXPECT(qb_round_clamp(v, -128, 127) == (int32_t)want, "round_clamp(%a) = %d, want %g", v,
+        QBT_EXPECT(qb_round_clamp(v, -128, 127) == (int32_t)want, "round_clamp(%a) = %d, want %g", v,
                       qb_round_clamp(v, -128, 127), want);
     }
 }
@@ -520,11 +515,11 @@ START_TEST(f16_random)
         float x = random_f32(&r, i, 127 - 27, 127 + 17, 12);
         uint16_t got = qb_f32_to_f16(x);
         if (isnan(x)) {
-            EXPECT(f16_is_nan_code(got), "f16(%a) = 0x%04x", x, got);
+            QBT_EXPECT(f16_is_nan_code(got), "f16(%a) = 0x%04x", x, got);
             continue;
         }
         double want = ref_to_f16(x);
-        EXPECT(same_value(ref_f16(got), want), "f16(%a) = 0x%04x (%a), want %a [seed %llu]", x, got,
+        QBT_EXPECT(same_value(ref_f16(got), want), "f16(%a) = 0x%04x (%a), want %a [seed %llu]", x, got,
                       ref_f16(got), want, (unsigned long long)qbt_seed);
     }
 }
@@ -537,11 +532,11 @@ START_TEST(bf16_random)
         float x = random_f32(&r, i, 1, 254, 15);
         uint16_t got = qb_f32_to_bf16(x);
         if (isnan(x)) {
-            EXPECT(bf16_is_nan_code(got), "bf16(%a) = 0x%04x", x, got);
+            QBT_EXPECT(bf16_is_nan_code(got), "bf16(%a) = 0x%04x", x, got);
             continue;
         }
         double want = ref_to_bf16(x);
-        EXPECT(same_value(ref_bf16(got), want), "bf16(%a) = 0x%04x (%a), want %a [seed %llu]", x, got,
+        QBT_EXPECT(same_value(ref_bf16(got), want), "bf16(%a) = 0x%04x (%a), want %a [seed %llu]", x, got,
                       ref_bf16(got), want, (unsigned long long)qbt_seed);
     }
 }
@@ -558,9 +553,9 @@ START_TEST(fp8_random)
             float x = random_f32(&r, i, elo, ehi, 23 - d.mbits - 1);
             uint8_t got = qb_fp8_encode(x, d.fmt), want = ref_to_fp8(x, &d);
             if (isnan(x) && d.kind == K_E5M2)
-                EXPECT(fp8_is_nan_code(got, &d), "e5m2(%a) = 0x%02x", x, got);
+                QBT_EXPECT(fp8_is_nan_code(got, &d), "e5m2(%a) = 0x%02x", x, got);
             else
-                EXPECT(got == want, "%s(%a) = 0x%02x, want 0x%02x [seed %llu]", d.name, x, got, want,
+                QBT_EXPECT(got == want, "%s(%a) = 0x%02x, want 0x%02x [seed %llu]", d.name, x, got, want,
                               (unsigned long long)qbt_seed);
         }
     }

@@ -14,13 +14,6 @@
  */
 #include "qb_test.h"
 
-/* ck_assert_msg reports every passing check to the test runner (a pipe write
- * each): element loops call into Check only when something fails. */
-#define EXPECT(cond, ...)                        \
-    do {                                         \
-        if (!(cond)) ck_abort_msg(__VA_ARGS__); \
-    } while (0)
-
 typedef struct {
     int64_t m, n, k, ldx, ldy;
     qblas_scale_mode_t xmode, wmode;
@@ -87,7 +80,7 @@ static qblas_status_t run(qblas_handle_t h, i8_prob *p, const qblas_weight_t *wt
     const i8_case *c = &p->c;
     qblas_kernel_info_t info;
     qblas_status_t qst = qblas_gemm_query(h, c->m, c->n, c->k, &p->act, wt, c->yt, &info);
-    EXPECT(qst == QBLAS_STATUS_SUCCESS, "query: %s", qblas_last_error(h));
+    QBT_EXPECT(qst == QBLAS_STATUS_SUCCESS, "query: %s", qblas_last_error(h));
     void *ws = qbt_alloc(info.workspace_bytes);
     qbt_poison(p->y, p->ybytes);
     qblas_status_t st = qblas_gemm(h, c->m, c->n, c->k, &p->act, wt, p->bias, c->yt, p->y, c->ldy, ws,
@@ -122,7 +115,7 @@ static void check_y(const i8_prob *p)
             double e2 = c->bias ? qbt_half_ulp(QBLAS_DTYPE_F32, fabs(ref) + e1) : 0.0;
             double e3 = c->yt == QBLAS_DTYPE_F32 ? 0.0 : qbt_half_ulp(c->yt, fabs(ref) + e1 + e2);
             double got = qbt_get(c->yt, p->y, m * c->ldy + n);
-            EXPECT(qbt_close(got, ref, e1 + e2 + e3),
+            QBT_EXPECT(qbt_close(got, ref, e1 + e2 + e3),
                    "m=%lld n=%lld (M=%lld N=%lld K=%lld xmode=%d wmode=%d asym=%d y=%s): got %.9g ref %.9g "
                    "tol %.3g [seed %llu]",
                    (long long)m, (long long)n, (long long)c->m, (long long)c->n, (long long)c->k, c->xmode, c->wmode,
@@ -131,14 +124,14 @@ static void check_y(const i8_prob *p)
             e = e * sx;
             e = e * sw;
             if (c->bias) e = e + (float)b;
-            EXPECT(same_bits(c->yt, p->y, m * c->ldy + n, e),
+            QBT_EXPECT(same_bits(c->yt, p->y, m * c->ldy + n, e),
                    "m=%lld n=%lld: got %.9g, the documented f32 order gives %.9g [seed %llu]", (long long)m,
                    (long long)n, got, (double)e, (unsigned long long)qbt_seed);
         }
         /* ldy padding keeps its poison */
         const uint8_t *row = (const uint8_t *)p->y + (size_t)(m * c->ldy) * es;
         for (size_t i = (size_t)c->n * es; i < (size_t)c->ldy * es; i++)
-            EXPECT(row[i] == 0xFF, "ldy padding of row %lld written", (long long)m);
+            QBT_EXPECT(row[i] == 0xFF, "ldy padding of row %lld written", (long long)m);
     }
 }
 
@@ -184,21 +177,7 @@ START_TEST(int8_threads_and_prepack)
         QBT_OK(qblas_set_num_threads(h, 1));
         QBT_OK(run(h, &p, &p.wt));
         check_y(&p);
-        void *one = qbt_snapshot(p.y, p.ybytes);
-        for (int t = 2; t <= 3; t++) {
-            QBT_OK(qblas_set_num_threads(h, t));
-            QBT_OK(run(h, &p, &p.wt));
-            EXPECT(qbt_unchanged(p.y, one, p.ybytes), "%d threads differ from 1", t);
-        }
-        size_t bytes;
-        QBT_OK(qblas_prepack_size(h, &p.wt, &bytes));
-        void *blob = qbt_alloc(bytes);
-        qblas_weight_t packed;
-        QBT_OK(qblas_prepack(h, &p.wt, blob, bytes, &packed, NULL));
-        QBT_OK(run(h, &p, &packed));
-        EXPECT(qbt_unchanged(p.y, one, p.ybytes), "prepacked weight gives a different Y");
-        qbt_free(blob);
-        free(one);
+        qbt_gemm_invariants(h, c.m, &p.act, &p.wt, p.bias, c.yt, p.y, c.ldy, p.ybytes);
         prob_free(&p);
     }
     QBT_OK(qblas_destroy(h));
@@ -221,7 +200,7 @@ START_TEST(int8_max_k)
     p.zx[0] = p.zx[1] = 127;
     p.sx[0] = p.sx[1] = p.sw[0] = p.sw[1] = p.sw[2] = 1.0f;
     QBT_OK(run(h, &p, &p.wt));
-    for (int i = 0; i < 6; i++) EXPECT(((float *)p.y)[i] == 2139095040.0f, "extreme sum %.9g", ((float *)p.y)[i]);
+    for (int i = 0; i < 6; i++) QBT_EXPECT(((float *)p.y)[i] == 2139095040.0f, "extreme sum %.9g", ((float *)p.y)[i]);
     /* one more k is refused */
     p.wt.k = 65537;
     QBT_STATUS(qblas_gemm(h, 2, 3, 65537, &p.act, &p.wt, NULL, c.yt, p.y, 3, NULL, 0, NULL),
@@ -249,7 +228,7 @@ START_TEST(int8_bad_zero_point)
         void *ws = qbt_alloc(1 << 20);
         QBT_STATUS(qblas_gemm(h, c.m, c.n, c.k, &p.act, &p.wt, p.bias, c.yt, p.y, c.ldy, ws, 1 << 20, NULL),
                    QBLAS_STATUS_INVALID_VALUE);
-        EXPECT(qbt_unchanged(p.y, snap, p.ybytes), "Y written by a failing call");
+        QBT_EXPECT(qbt_unchanged(p.y, snap, p.ybytes), "Y written by a failing call");
         ck_assert(strlen(qblas_last_error(h)) > 0);
         qbt_free(ws);
         free(snap);

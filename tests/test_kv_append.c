@@ -7,7 +7,7 @@
  */
 #include "qb_test.h"
 
-#define U 0x1p-24 /* fp32 unit roundoff */
+#define QBT_U32 0x1p-24 /* fp32 unit roundoff */
 
 typedef struct {
     qblas_dtype_t dtype;
@@ -399,9 +399,9 @@ static double quant_bound(qblas_dtype_t t, double x, double s)
     switch (t) {
     case QBLAS_DTYPE_F16:
     case QBLAS_DTYPE_BF16: return qbt_half_ulp(t, x);
-    case QBLAS_DTYPE_E4M3: return (0x1p-4 + 4 * U) * fabs(x) + 0x1p-10 * s * (1 + U);
-    case QBLAS_DTYPE_I8: return (0.5 + U) * s + 2 * U * fabs(x);
-    default: return (0.5 + 0x1p-16) * s + 8 * U * (fabs(x) + 16 * s);
+    case QBLAS_DTYPE_E4M3: return (0x1p-4 + 4 * QBT_U32) * fabs(x) + 0x1p-10 * s * (1 + QBT_U32);
+    case QBLAS_DTYPE_I8: return (0.5 + QBT_U32) * s + 2 * QBT_U32 * fabs(x);
+    default: return (0.5 + 0x1p-16) * s + 8 * QBT_U32 * (fabs(x) + 16 * s);
     }
 }
 
@@ -570,7 +570,7 @@ static void e2e_check_query(const e2e_case *c, const double *dk, const double *d
         m = fmax(m, lg[j]);
     }
     for (int64_t j = 0; j <= pos; j++) l += exp(lg[j] - m), dmax = fmax(dmax, m - lg[j]);
-    const double E = emax + U * (dmax + 2 * emax) + 2 * U, grow = exp(2 * E);
+    const double E = emax + QBT_U32 * (dmax + 2 * emax) + 2 * QBT_U32, grow = exp(2 * E);
     const int64_t n = pos + 1;
     for (int64_t d = 0; d < D; d++) {
         double o = 0, W = 0, Wd = 0;
@@ -587,7 +587,7 @@ static void e2e_check_query(const e2e_case *c, const double *dk, const double *d
                       (unsigned long long)qbt_seed);
     }
     const double lse = m + log(l), got = c->lse[tok * c->p.num_q_heads + hq];
-    const double tol = E + 2 * qbt_gamma32(n) + 2 * U * (log((double)n) + 1) + 2 * U * fabs(lse);
+    const double tol = E + 2 * qbt_gamma32(n) + 2 * QBT_U32 * (log((double)n) + 1) + 2 * QBT_U32 * fabs(lse);
     ck_assert_msg(qbt_close(got, lse, tol), "%s e2e lse tok %lld head %lld: got %.9g want %.9g tol %.3g",
                   qblas_dtype_name(a->f->dtype), (long long)tok, (long long)hq, got, lse, tol);
 }

@@ -11,15 +11,6 @@
 
 #include "qb_test.h"
 
-/* ck_assert_msg reports every passing check to the test runner (a pipe write
- * each): element loops call into Check only when something fails. */
-#define EXPECT(cond, ...)                        \
-    do {                                         \
-        if (!(cond)) ck_abort_msg(__VA_ARGS__); \
-    } while (0)
-
-#define U32 0x1p-24 /* unit roundoff of f32 */
-
 typedef struct {
     qblas_dtype_t qt;
     qblas_scale_mode_t mode;
@@ -259,15 +250,15 @@ static void check_exact(const qa_prob *p, int fill)
 {
     for (int64_t r = 0; r < p->m; r++) {
         for (int64_t i = 0; i < p->k; i++)
-            EXPECT(p->q[r * p->ldq + i] == p->eq[r * p->k + i], CTX_F "q[%lld][%lld] = 0x%02x, want 0x%02x", CTX_A,
+            QBT_EXPECT(p->q[r * p->ldq + i] == p->eq[r * p->k + i], CTX_F "q[%lld][%lld] = 0x%02x, want 0x%02x", CTX_A,
                    (long long)r, (long long)i, p->q[r * p->ldq + i], p->eq[r * p->k + i]);
         for (int64_t i = p->k; i < p->ldq; i++)
-            EXPECT(p->q[r * p->ldq + i] == fill, CTX_F "ldq padding of row %lld written", CTX_A, (long long)r);
-        if (p->zeros) EXPECT(p->zeros[r] == p->ez[r], CTX_F "zeros[%lld] = %d, want %d", CTX_A, (long long)r,
+            QBT_EXPECT(p->q[r * p->ldq + i] == fill, CTX_F "ldq padding of row %lld written", CTX_A, (long long)r);
+        if (p->zeros) QBT_EXPECT(p->zeros[r] == p->ez[r], CTX_F "zeros[%lld] = %d, want %d", CTX_A, (long long)r,
                              p->zeros[r], p->ez[r]);
     }
     /* bit patterns: a static scale must come back unchanged too */
-    EXPECT(memcmp(p->scales, p->es, 4 * (size_t)p->nscales) == 0, CTX_F "scales differ", CTX_A);
+    QBT_EXPECT(memcmp(p->scales, p->es, 4 * (size_t)p->nscales) == 0, CTX_F "scales differ", CTX_A);
 }
 
 static double decode(qblas_dtype_t qt, uint8_t c) { return qbt_get(qt, &c, 0); }
@@ -296,7 +287,7 @@ static void check_bounds(const qa_prob *p)
             uint8_t c = p->q[r * p->ldq + i];
             double deq = qt == QBLAS_DTYPE_I8 ? s * ((int8_t)c - (p->zeros ? p->zeros[r] : 0)) : s * decode(qt, c);
             if (isnan(x)) { /* int8: code 0 (also asymmetric: rint(NaN) + z is NaN); fp8: NaN */
-                EXPECT(qt == QBLAS_DTYPE_I8 ? c == 0 : isnan(deq), CTX_F "NaN at [%lld][%lld] gave code 0x%02x", CTX_A,
+                QBT_EXPECT(qt == QBLAS_DTYPE_I8 ? c == 0 : isnan(deq), CTX_F "NaN at [%lld][%lld] gave code 0x%02x", CTX_A,
                        (long long)r, (long long)i, c);
                 continue;
             }
@@ -304,7 +295,7 @@ static void check_bounds(const qa_prob *p)
                 double top = qt != QBLAS_DTYPE_I8 ? fp8_max(qt) : 127.0;
                 double got = qt == QBLAS_DTYPE_I8 ? (double)(int8_t)c : decode(qt, c);
                 if (p->zeros && x < 0) top = 128.0;
-                EXPECT(got == (x > 0 ? top : -top), CTX_F "inf at [%lld][%lld] gave %g", CTX_A, (long long)r,
+                QBT_EXPECT(got == (x > 0 ? top : -top), CTX_F "inf at [%lld][%lld] gave %g", CTX_A, (long long)r,
                        (long long)i, got);
                 continue;
             }
@@ -312,18 +303,18 @@ static void check_bounds(const qa_prob *p)
             if (qt == QBLAS_DTYPE_I8 && !p->zeros) {
                 /* |x/s| <= 127(1+u): f32 division error <= 128u, rint <= 1/2 */
                 if (stat && fabs(x) > 127.0 * s) continue; /* static scale: saturated on purpose */
-                tol = s * (0.5 + 128.0 * U32);
+                tol = s * (0.5 + 128.0 * QBT_U32);
             } else if (qt == QBLAS_DTYPE_I8) {
                 /* 1/2 from rint, plus f32 rounding of hi-lo, (hi-lo)/255, x/s, lo/s and -128-lo/s,
                  * quotients of magnitude <= 256: under 4 * 256u in units of s */
-                tol = s * (0.5 + 1024.0 * U32);
+                tol = s * (0.5 + 1024.0 * QBT_U32);
             } else {
                 /* fp8 rounding: 2^-(mb+1) relative (normal) or half the subnormal quantum
                  * 2^(-bias-mb) absolute; x/s in f32 adds u (twice, to cover saturation at the top) */
                 if (stat && fabs(x) > fp8_max(qt) * s) continue;
-                tol = (ldexp(1.0, -(mb + 1)) + 2.0 * U32) * fabs(x) + s * ldexp(1.0, -bias - mb);
+                tol = (ldexp(1.0, -(mb + 1)) + 2.0 * QBT_U32) * fabs(x) + s * ldexp(1.0, -bias - mb);
             }
-            EXPECT(qbt_close(deq, x, tol), CTX_F "x[%lld][%lld] = %.9g reconstructs as %.9g (tol %.3g)", CTX_A,
+            QBT_EXPECT(qbt_close(deq, x, tol), CTX_F "x[%lld][%lld] = %.9g reconstructs as %.9g (tol %.3g)", CTX_A,
                    (long long)r, (long long)i, x, deq, tol);
         }
     }
@@ -337,10 +328,10 @@ static void check_zero_rows(const qa_prob *p, int kind0)
         if ((kind0 + r) % ROW_KINDS != ROW_ZEROS) continue;
         int64_t nkb = p->cfg.mode == QBLAS_SCALE_BLOCK_1X128 ? (p->k + 127) / 128 : 1;
         for (int64_t kb = 0; kb < nkb; kb++)
-            EXPECT(p->scales[r * nkb + kb] == 1.0f, "zero row %lld: scale not 1", (long long)r);
+            QBT_EXPECT(p->scales[r * nkb + kb] == 1.0f, "zero row %lld: scale not 1", (long long)r);
         if (!p->zeros)
             for (int64_t i = 0; i < p->k; i++)
-                EXPECT(decode(p->cfg.qt, p->q[r * p->ldq + i]) == 0.0, "zero row %lld: code not 0", (long long)r);
+                QBT_EXPECT(decode(p->cfg.qt, p->q[r * p->ldq + i]) == 0.0, "zero row %lld: code not 0", (long long)r);
     }
 }
 
@@ -388,7 +379,7 @@ START_TEST(quant_act_all)
                 for (int f = 0; f < 2; f++) {
                     prefill(&p, fills[f]);
                     qblas_status_t st = run(h, &p);
-                    EXPECT(st == QBLAS_STATUS_SUCCESS, "%s: %s", qblas_status_string(st), qblas_last_error(h));
+                    QBT_EXPECT(st == QBLAS_STATUS_SUCCESS, "%s: %s", qblas_status_string(st), qblas_last_error(h));
                     check_exact(&p, fills[f]);
                 }
                 check_bounds(&p);
@@ -437,7 +428,7 @@ START_TEST(quant_act_bad_static_scale)
             qbt_poison(p.q, (size_t)(p.m * p.ldq));
             void *snap = qbt_snapshot(p.q, (size_t)(p.m * p.ldq));
             QBT_STATUS(run(h, &p), QBLAS_STATUS_INVALID_VALUE);
-            EXPECT(qbt_unchanged(p.q, snap, (size_t)(p.m * p.ldq)), "q written by a failing call");
+            QBT_EXPECT(qbt_unchanged(p.q, snap, (size_t)(p.m * p.ldq)), "q written by a failing call");
             ck_assert(memcmp(&p.scales[0], &bad[b], 4) == 0);
             ck_assert(strlen(qblas_last_error(h)) > 0);
             free(snap);

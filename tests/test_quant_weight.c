@@ -6,15 +6,6 @@
 #include "qb_test.h"
 #include "cpu/cpu_internal.h" /* qb_dequant_int8/fp8: the row dequantizers */
 
-/* ck_assert_msg reports every passing check to the test runner (a pipe write
- * each): element loops call into Check only when something fails. */
-#define EXPECT(cond, ...)                        \
-    do {                                         \
-        if (!(cond)) ck_abort_msg(__VA_ARGS__); \
-    } while (0)
-
-#define U32 0x1p-24 /* unit roundoff of f32 */
-
 typedef struct {
     qblas_wformat_t format;
     qblas_dtype_t dtype;
@@ -63,8 +54,8 @@ static int64_t scale_index(qblas_scale_mode_t mode, int64_t k, int64_t r, int64_
 /* Largest error of code * s against a finite w inside the code range (derivation in check_reconstruction). */
 static double quant_err(qblas_dtype_t t, double w, double s)
 {
-    if (t == QBLAS_DTYPE_I8) return s * (0.5 + 128.0 * U32);
-    return (ldexp(1.0, -(mbits_of(t) + 1)) + 2.0 * U32) * fabs(w) + s * ldexp(1.0, -bias_of(t) - mbits_of(t));
+    if (t == QBLAS_DTYPE_I8) return s * (0.5 + 128.0 * QBT_U32);
+    return (ldexp(1.0, -(mbits_of(t) + 1)) + 2.0 * QBT_U32) * fabs(w) + s * ldexp(1.0, -bias_of(t) - mbits_of(t));
 }
 
 /* ---- the reference quantizer, in f32 ---- */
@@ -149,8 +140,8 @@ START_TEST(weight_sizes)
             qblas_weight_sizes_t z;
             memset(&z, 0xFF, sizeof z);
             QBT_OK(qblas_weight_sizes(&w, &z));
-            EXPECT(z.data == (size_t)(n * k), CTX_F "data %zu", CTX_A, z.data);
-            EXPECT(z.scales == 4 * (size_t)scale_count(c->mode, n, k), CTX_F "scales %zu", CTX_A, z.scales);
+            QBT_EXPECT(z.data == (size_t)(n * k), CTX_F "data %zu", CTX_A, z.data);
+            QBT_EXPECT(z.scales == 4 * (size_t)scale_count(c->mode, n, k), CTX_F "scales %zu", CTX_A, z.scales);
             ck_assert(z.meta == 0 && z.zeros == 0 && z.group_scales == 0 && z.g_idx == 0);
         }
     /* what the two formats refuse */
@@ -182,13 +173,13 @@ static void check_reconstruction(const qw_cfg *c, const float *f, const float *d
         for (int64_t j = 0; j < k; j++) {
             double w = f[r * k + j], d = deq[r * k + j], s = scales[scale_index(c->mode, k, r, j)];
             if (isnan(w)) {
-                EXPECT(c->dtype == QBLAS_DTYPE_I8 ? d == 0.0 : isnan(d), CTX_F "NaN -> %g", CTX_A, d);
+                QBT_EXPECT(c->dtype == QBLAS_DTYPE_I8 ? d == 0.0 : isnan(d), CTX_F "NaN -> %g", CTX_A, d);
             } else if (isinf(w)) {
                 float top = (float)((double)qmax_of(c->dtype) * s); /* the largest code, dequantized */
-                EXPECT(d == (w > 0 ? top : -top), CTX_F "inf -> %g", CTX_A, d);
+                QBT_EXPECT(d == (w > 0 ? top : -top), CTX_F "inf -> %g", CTX_A, d);
             } else {
                 double tol = quant_err(c->dtype, w, s) + qbt_half_ulp(QBLAS_DTYPE_F32, d);
-                EXPECT(qbt_close(d, w, tol), CTX_F "w[%lld][%lld] = %.9g -> %.9g (tol %.3g)", CTX_A, (long long)r,
+                QBT_EXPECT(qbt_close(d, w, tol), CTX_F "w[%lld][%lld] = %.9g -> %.9g (tol %.3g)", CTX_A, (long long)r,
                        (long long)j, w, d, tol);
             }
         }
@@ -201,7 +192,7 @@ static void check_dequant_rows(const qblas_weight_t *w, const float *want)
     int64_t n0 = w->n / 3, rows = w->n - n0;
     float *out = malloc(sizeof(float) * (size_t)(rows * w->k));
     (w->format == QBLAS_WFORMAT_INT8 ? qb_dequant_int8 : qb_dequant_fp8)(w, n0, rows, out);
-    EXPECT(memcmp(out, want + n0 * w->k, sizeof(float) * (size_t)(rows * w->k)) == 0,
+    QBT_EXPECT(memcmp(out, want + n0 * w->k, sizeof(float) * (size_t)(rows * w->k)) == 0,
            "rows %lld..%lld dequantized at once differ [seed %llu]", (long long)n0, (long long)w->n - 1,
            (unsigned long long)qbt_seed);
     free(out);
@@ -246,9 +237,9 @@ START_TEST(weight_quantize_dequantize)
                 prefill(data, z.data, fills[fi]);
                 prefill(scales, z.scales, fills[fi]);
                 QBT_OK(qblas_quantize_weight(n, k, st, src, ld, &w));
-                EXPECT(memcmp(scales, es, z.scales) == 0, CTX_F "scales differ", CTX_A);
+                QBT_EXPECT(memcmp(scales, es, z.scales) == 0, CTX_F "scales differ", CTX_A);
                 for (size_t i = 0; i < z.data; i++)
-                    EXPECT(data[i] == eq[i], CTX_F "code %zu = 0x%02x, want 0x%02x", CTX_A, i, data[i], eq[i]);
+                    QBT_EXPECT(data[i] == eq[i], CTX_F "code %zu = 0x%02x, want 0x%02x", CTX_A, i, data[i], eq[i]);
             }
             /* dequantize to every dtype, with ld > k */
             for (int oi = 0; oi < 3; oi++) {
@@ -267,12 +258,12 @@ START_TEST(weight_quantize_dequantize)
                         uint16_t want16 = ot == QBLAS_DTYPE_F16 ? qb_f32_to_f16(want32) : qb_f32_to_bf16(want32);
                         bool ok = ot == QBLAS_DTYPE_F32 ? memcmp(&want32, (float *)out + r * ldo + j, 4) == 0
                                                         : ((uint16_t *)out)[r * ldo + j] == want16;
-                        EXPECT(ok, CTX_F "dequant[%lld][%lld] to %s", CTX_A, (long long)r, (long long)j,
+                        QBT_EXPECT(ok, CTX_F "dequant[%lld][%lld] to %s", CTX_A, (long long)r, (long long)j,
                                qblas_dtype_name(ot));
                         deq[r * k + j] = want32;
                     }
                     const uint8_t *pad = (const uint8_t *)out + (size_t)(r * ldo + k) * esize(ot);
-                    for (size_t b = 0; b < 2 * esize(ot); b++) EXPECT(pad[b] == 0xFF, "ld padding written");
+                    for (size_t b = 0; b < 2 * esize(ot); b++) QBT_EXPECT(pad[b] == 0xFF, "ld padding written");
                 }
                 check_reconstruction(c, f, deq, n, k, scales);
                 if (oi == 0) check_dequant_rows(&w, deq);
@@ -302,7 +293,7 @@ typedef struct {
  * quotients/differences of magnitude <= 256, under 4 * 256u, in units of s). */
 static double act_err(const qg_cfg *g, double x, double s)
 {
-    if (g->asym) return s * (0.5 + 1024.0 * U32);
+    if (g->asym) return s * (0.5 + 1024.0 * QBT_U32);
     return quant_err(g->xq, x, s);
 }
 
@@ -382,7 +373,7 @@ START_TEST(weight_gemm_vs_float)
                 }
                 /* last term: the double reference's own roundings */
                 double tol = qerr + gamma * habs + (double)(K + 4) * 0x1p-53 * fabs_ref;
-                EXPECT(qbt_close(y[m * N + n], ref, tol),
+                QBT_EXPECT(qbt_close(y[m * N + n], ref, tol),
                        "config %zu Y[%lld][%lld] = %.9g, float %.9g, tol %.3g [seed %llu]", gi, (long long)m,
                        (long long)n, (double)y[m * N + n], ref, tol, (unsigned long long)qbt_seed);
             }

@@ -177,7 +177,7 @@ static void run_case(qblas_handle_t h, const gcase *c, uint64_t stream)
         qbt_fill(&r, c->yt, bias, c->n, -2, 2);
     }
     qblas_act_t xa = {c->xt, x, c->ldx, QBLAS_SCALE_NONE, NULL, NULL};
-    void *y1 = qbt_alloc(ybytes), *y2 = qbt_alloc(ybytes), *y3 = qbt_alloc(ybytes);
+    void *y1 = qbt_alloc(ybytes);
     char name[QBLAS_KERNEL_NAME_MAX];
 
     QBT_OK(qblas_set_num_threads(h, 1));
@@ -185,21 +185,10 @@ static void run_case(qblas_handle_t h, const gcase *c, uint64_t stream)
     expect_name(c, name);
     check_y(c, &b, x, bias, y1);
 
-    /* two threads: each output is computed by one thread in a fixed order */
-    QBT_OK(qblas_set_num_threads(h, 2));
-    gemm_run(h, c, &xa, &b.w, bias, y2, NULL);
-    ck_assert_msg(memcmp(y1, y2, ybytes) == 0, "1 and 2 threads differ [seed %llu]", (unsigned long long)qbt_seed);
+    /* each output is computed by one thread in a fixed order; prepacking moves bytes only */
+    qbt_gemm_invariants(h, c->m, &xa, &b.w, bias, c->yt, y1, c->ldy, ybytes);
 
-    /* prepacked weight: same bits */
-    size_t pbytes;
-    QBT_OK(qblas_prepack_size(h, &b.w, &pbytes));
-    void *blob = qbt_alloc(pbytes);
-    qblas_weight_t packed;
-    QBT_OK(qblas_prepack(h, &b.w, blob, pbytes, &packed, NULL));
-    gemm_run(h, c, &xa, &packed, bias, y3, NULL);
-    ck_assert_msg(memcmp(y1, y3, ybytes) == 0, "prepacked differs [seed %llu]", (unsigned long long)qbt_seed);
-
-    qbt_free(blob), qbt_free(y1), qbt_free(y2), qbt_free(y3), qbt_free(bias), qbt_free(x);
+    qbt_free(y1), qbt_free(bias), qbt_free(x);
     w4_free(&b);
 }
 

@@ -7,14 +7,7 @@
  */
 #include "qb_test.h"
 
-#define U32 0x1p-24 /* fp32 unit roundoff */
-
-/* Check only on failure: in fork mode every ck_assert writes to a pipe, too slow in loops. */
-#define EXPECT(cond, ...)                          \
-    do {                                           \
-        if (!(cond)) ck_abort_msg(__VA_ARGS__);    \
-    } while (0)
-#define EXPECT_INT(op, a, b) EXPECT(cmp_##op((long long)(a), (long long)(b)), "%s (%lld) " #op " %s (%lld)", #a, (long long)(a), #b, (long long)(b))
+#define EXPECT_INT(op, a, b) QBT_EXPECT(cmp_##op((long long)(a), (long long)(b)), "%s (%lld) " #op " %s (%lld)", #a, (long long)(a), #b, (long long)(b))
 static bool cmp_le(long long a, long long b) { return a <= b; }
 static bool cmp_ge(long long a, long long b) { return a >= b; }
 static bool cmp_eq(long long a, long long b) { return a == b; }
@@ -101,19 +94,6 @@ static int tw_w8(const tw *t, int64_t n, int64_t i)
 static double tw_s1(const tw *t, int64_t n) { return qb_f16_to_f32(t->s1[n]); }
 
 /* ---- GEMM plumbing ---- */
-static qblas_status_t run_gemm(qblas_handle_t h, int64_t m, const qblas_act_t *x, const qblas_weight_t *w,
-                               const void *bias, qblas_dtype_t ydt, void *y, int64_t ldy, char *kernel)
-{
-    qblas_kernel_info_t info;
-    qblas_status_t st = qblas_gemm_query(h, m, w->n, w->k, x, w, ydt, &info);
-    if (st) return st;
-    void *ws = qbt_alloc(info.workspace_bytes ? info.workspace_bytes : 1);
-    st = qblas_gemm(h, m, w->n, w->k, x, w, bias, ydt, y, ldy, ws, info.workspace_bytes, NULL);
-    qbt_free(ws);
-    if (kernel) snprintf(kernel, QBLAS_KERNEL_NAME_MAX, "%s", info.kernel_name);
-    return st;
-}
-
 static qblas_handle_t cpu_threads(int nt)
 {
     qblas_handle_t h = qbt_cpu();
@@ -129,9 +109,9 @@ static qblas_handle_t cpu_threads(int nt)
  *    most |ref| + the fp32 error in magnitude. */
 static double tol_epilogue(double absP, double absb, int has_bias, qblas_dtype_t ydt, double ref)
 {
-    double rel = pow(1.0 + U32, 3) - 1.0;
+    double rel = pow(1.0 + QBT_U32, 3) - 1.0;
     double e = rel * absP + 0x1p-50 * (absP + absb);
-    if (has_bias) e += U32 * (absP * (1.0 + rel) + absb);
+    if (has_bias) e += QBT_U32 * (absP * (1.0 + rel) + absb);
     if (ydt != QBLAS_DTYPE_F32) e += qbt_half_ulp(ydt, fabs(ref) + e);
     return e;
 }
@@ -147,7 +127,7 @@ static bool padding_poisoned(const uint8_t *y, int64_t m, int64_t n, int64_t ldy
     return true;
 }
 
-static void gemm_case(qblas_handle_t h1, qblas_handle_t h2, int g128, int64_t m, int64_t n, int64_t k,
+static void gemm_case(qblas_handle_t h1, int g128, int64_t m, int64_t n, int64_t k,
                       qblas_scale_mode_t xmode, qblas_dtype_t ydt, int has_bias, uint64_t stream)
 {
     qbt_rng r = qbt_rng_make(stream);
@@ -164,10 +144,10 @@ static void gemm_case(qblas_handle_t h1, qblas_handle_t h2, int g128, int64_t m,
     if (bias) qbt_fill(&r, ydt, bias, n, -2.0, 2.0);
     qblas_act_t x = {QBLAS_DTYPE_I8, xq, ldx, xmode, sx, NULL};
 
-    void *y1 = qbt_alloc(ybytes), *y2 = qbt_alloc(ybytes), *y3 = qbt_alloc(ybytes);
+    void *y1 = qbt_alloc(ybytes);
     char kernel[QBLAS_KERNEL_NAME_MAX];
     qbt_poison(y1, ybytes);
-    QBT_OK(run_gemm(h1, m, &x, &t.w, bias, ydt, y1, ldy, kernel));
+    QBT_OK(qbt_gemm(h1, m, &x, &t.w, bias, ydt, y1, ldy, kernel));
     ck_assert_str_eq(kernel, g128 ? "cpu_ref_w4a8_g128" : "cpu_ref_w4a8_perchannel");
 
     /* naive reference */
@@ -182,31 +162,18 @@ static void gemm_case(qblas_handle_t h1, qblas_handle_t h2, int g128, int64_t m,
             double b = bias ? qbt_get(ydt, bias, nn) : 0.0, ref = P + b;
             double got = qbt_get(ydt, y1, mm * ldy + nn);
             double tol = tol_epilogue(fabs(P), fabs(b), has_bias, ydt, ref);
-            EXPECT(qbt_close(got, ref, tol),
+            QBT_EXPECT(qbt_close(got, ref, tol),
                           "%s m=%lld n=%lld k=%lld y[%lld][%lld] = %.9g, ref %.9g, tol %.3g [seed %llu]", kernel,
                           (long long)m, (long long)n, (long long)k, (long long)mm, (long long)nn, got, ref, tol,
                           (unsigned long long)qbt_seed);
         }
     free(w8);
-    EXPECT(padding_poisoned(y1, m, n, ldy, es), "ldy padding written");
+    QBT_EXPECT(padding_poisoned(y1, m, n, ldy, es), "ldy padding written");
 
-    /* 2 threads and a prepacked weight give the same bits */
-    qbt_poison(y2, ybytes);
-    QBT_OK(run_gemm(h2, m, &x, &t.w, bias, ydt, y2, ldy, NULL));
-    EXPECT(memcmp(y1, y2, ybytes) == 0, "1 vs 2 threads differ");
-    size_t pbytes;
-    qblas_weight_t packed;
-    QBT_OK(qblas_prepack_size(h1, &t.w, &pbytes));
-    void *blob = qbt_alloc(pbytes);
-    QBT_OK(qblas_prepack(h1, &t.w, blob, pbytes, &packed, NULL));
-    qbt_poison(y3, ybytes);
-    QBT_OK(run_gemm(h1, m, &x, &packed, bias, ydt, y3, ldy, NULL));
-    EXPECT(memcmp(y1, y3, ybytes) == 0, "prepacked weight differs");
+    /* more threads and a prepacked weight give the same bits */
+    qbt_gemm_invariants(h1, m, &x, &t.w, bias, ydt, y1, ldy, ybytes);
 
-    qbt_free(blob);
     qbt_free(y1);
-    qbt_free(y2);
-    qbt_free(y3);
     qbt_free(bias);
     qbt_free(sx);
     qbt_free(xq);
@@ -217,16 +184,15 @@ static void gemm_sweep(int g128, const int64_t *ks, int nk)
 {
     static const int64_t ms[] = {1, 3, 17, 130}, ns[] = {1, 7, 33};
     static const qblas_scale_mode_t modes[] = {QBLAS_SCALE_PER_ROW, QBLAS_SCALE_PER_TENSOR};
-    qblas_handle_t h1 = cpu_threads(1), h2 = cpu_threads(2);
+    qblas_handle_t h1 = cpu_threads(1);
     int c = 0;
     for (int im = 0; im < 4; im++)
         for (int in = 0; in < 3; in++)
             for (int ik = 0; ik < nk; ik++)
                 for (int md = 0; md < 2; md++, c++)
-                    gemm_case(h1, h2, g128, ms[im], ns[in], ks[ik], modes[md], ydts[c % 3], (c / 3) % 2,
+                    gemm_case(h1, g128, ms[im], ns[in], ks[ik], modes[md], ydts[c % 3], (c / 3) % 2,
                               (uint64_t)(100000 * g128 + c));
     qblas_destroy(h1);
-    qblas_destroy(h2);
 }
 
 START_TEST(gemm_g128)
@@ -269,7 +235,7 @@ static void expect_invalid(qblas_handle_t h, const tw *t)
     QBT_STATUS(qblas_gemm_query(h, m, n, k, &x, &t->w, QBLAS_DTYPE_F32, &info), QBLAS_STATUS_INVALID_VALUE);
     QBT_STATUS(qblas_gemm(h, m, n, k, &x, &t->w, NULL, QBLAS_DTYPE_F32, y, n, ws, wsb, NULL),
                QBLAS_STATUS_INVALID_VALUE);
-    EXPECT(qbt_unchanged(y, snap, ybytes), "a failing GEMM wrote Y");
+    QBT_EXPECT(qbt_unchanged(y, snap, ybytes), "a failing GEMM wrote Y");
     ck_assert(qblas_last_error(h)[0] != '\0');
     free(snap);
     qbt_free(ws);
@@ -284,7 +250,7 @@ static void expect_ok(qblas_handle_t h, const tw *t)
     float sx = 0.01f;
     qblas_act_t x = {QBLAS_DTYPE_I8, xq, t->k, QBLAS_SCALE_PER_TENSOR, &sx, NULL};
     float *y = qbt_alloc((size_t)(m * t->n) * 4);
-    QBT_OK(run_gemm(h, m, &x, &t->w, NULL, QBLAS_DTYPE_F32, y, t->n, NULL));
+    QBT_OK(qbt_gemm(h, m, &x, &t->w, NULL, QBLAS_DTYPE_F32, y, t->n, NULL));
     qbt_free(y);
     qbt_free(xq);
 }
@@ -352,11 +318,11 @@ static void check_params(const tw *t)
 {
     for (int64_t n = 0; n < t->n; n++) {
         double s1 = tw_s1(t, n);
-        EXPECT(isfinite(s1) && s1 > 0, "s1[%lld] = %g", (long long)n, s1);
+        QBT_EXPECT(isfinite(s1) && s1 > 0, "s1[%lld] = %g", (long long)n, s1);
     }
     for (int64_t i = 0; i < t->G * t->n; i++) {
         EXPECT_INT(le, t->zeros[i], 15);
-        if (t->gs) EXPECT(t->gs[i] >= 1 && t->gs[i] <= 16, "s2 = %d", t->gs[i]);
+        if (t->gs) QBT_EXPECT(t->gs[i] >= 1 && t->gs[i] <= 16, "s2 = %d", t->gs[i]);
     }
 }
 
@@ -369,14 +335,14 @@ static double recon_bound(const tw *t, int64_t n, int64_t i)
          *   so fl(|w/s1|) <= 119 (1+u) / ((1-u)(1-2^-11)) < 119.5: no clamp,
          *   and |w/s1 - w8| <= 1/2 + u * 120 (the division's rounding);
          * stage 2: |w8 - (code - z) s2| <= s2 / 2 (proved in w4a8.c, checked exhaustively below). */
-        return s1 * (0.5 + 120.0 * U32) + s1 * t->gs[(i / 128) * t->n + n] / 2.0;
+        return s1 * (0.5 + 120.0 * QBT_U32) + s1 * t->gs[(i / 128) * t->n + n] / 2.0;
     }
     /* per-channel: s1 = f16(fl(fl(hi - lo) / 15)) >= (hi - lo)/15 (1-u)^2 (1 - 2^-11), so
      * (hi - lo)/s1 <= 15 + D0 with D0 = 15 (1/((1-u)^2 (1-2^-11)) - 1). An unclamped code errs
      * by <= 1/2 plus the rounding of fl(w/s1) (<= u * 15.01); a code clamped at 15 by <=
      * (hi - lo)/s1 - 14.5 plus the roundings of fl(w/s1) and fl(-lo/s1): 1/2 + D0 + 32u. */
-    double D0 = 15.0 * (1.0 / ((1.0 - U32) * (1.0 - U32) * (1.0 - 0x1p-11)) - 1.0);
-    return s1 * (0.5 + D0 + 32.0 * U32);
+    double D0 = 15.0 * (1.0 / ((1.0 - QBT_U32) * (1.0 - QBT_U32) * (1.0 - 0x1p-11)) - 1.0);
+    return s1 * (0.5 + D0 + 32.0 * QBT_U32);
 }
 
 /* Random weights: rows of magnitude 0.5..50 (element 0 pins the row's amax,
@@ -407,9 +373,9 @@ static void quantizer_case(int g128, int64_t n, int64_t k, uint64_t stream)
     for (int64_t nn = 0; nn < n; nn++)
         for (int64_t i = 0; i < k; i++) {
             int w8 = tw_w8(&t, nn, i);
-            EXPECT(w8 >= -127 && w8 <= 127, "w8 = %d", w8);
+            QBT_EXPECT(w8 >= -127 && w8 <= 127, "w8 = %d", w8);
             double w = src[nn * k + i], deq = tw_s1(&t, nn) * w8, eb = recon_bound(&t, nn, i);
-            EXPECT(qbt_close(deq, w, eb), "row %lld col %lld: w %.9g, dequantized %.9g, bound %.3g [seed %llu]",
+            QBT_EXPECT(qbt_close(deq, w, eb), "row %lld col %lld: w %.9g, dequantized %.9g, bound %.3g [seed %llu]",
                           (long long)nn, (long long)i, w, deq, eb, (unsigned long long)qbt_seed);
         }
 
@@ -423,11 +389,11 @@ static void quantizer_case(int g128, int64_t n, int64_t k, uint64_t stream)
     for (int64_t nn = 0; nn < n; nn++) {
         for (int64_t i = 0; i < k; i++) {
             double exact = tw_s1(&t, nn) * tw_w8(&t, nn, i);
-            EXPECT(qbt_close(d32[nn * (k + 1) + i], exact, 0.0), "dequant f32 %g vs %g", d32[nn * (k + 1) + i],
+            QBT_EXPECT(qbt_close(d32[nn * (k + 1) + i], exact, 0.0), "dequant f32 %g vs %g", d32[nn * (k + 1) + i],
                           exact);
             EXPECT_INT(eq, d16[nn * k + i], qb_f32_to_bf16((float)exact));
         }
-        EXPECT(qb_f32_bits(d32[nn * (k + 1) + k]) == 0xFFFFFFFFu, "dequant wrote the ld padding");
+        QBT_EXPECT(qb_f32_bits(d32[nn * (k + 1) + k]) == 0xFFFFFFFFu, "dequant wrote the ld padding");
     }
     qbt_free(d32);
     qbt_free(d16);
@@ -470,8 +436,8 @@ START_TEST(stage2_exhaustive)
         for (int64_t i = 0; i < k; i++) {
             int w8 = tw_w8(&t, row, i), s2 = t.gs[(i / 128) * n + row];
             double err = fabs(src[row * k + i] - w8);
-            EXPECT(w8 >= -127 && w8 <= 127, "w8 = %d", w8);
-            EXPECT(err <= s2 / 2.0, "row %lld col %lld: w %g, w8 %d, s2 %d", (long long)row, (long long)i,
+            QBT_EXPECT(w8 >= -127 && w8 <= 127, "w8 = %d", w8);
+            QBT_EXPECT(err <= s2 / 2.0, "row %lld col %lld: w %g, w8 %d, s2 %d", (long long)row, (long long)i,
                           src[row * k + i], w8, s2);
         }
     }
@@ -539,7 +505,7 @@ START_TEST(quantized_gemm)
         qblas_act_t x = {QBLAS_DTYPE_I8, xq, k, QBLAS_SCALE_PER_ROW, sx, NULL};
         float *y = qbt_alloc((size_t)(m * n) * 4);
         qbt_poison(y, (size_t)(m * n) * 4);
-        QBT_OK(run_gemm(h, m, &x, &t.w, NULL, QBLAS_DTYPE_F32, y, n, NULL));
+        QBT_OK(qbt_gemm(h, m, &x, &t.w, NULL, QBLAS_DTYPE_F32, y, n, NULL));
         for (int64_t mm = 0; mm < m; mm++)
             for (int64_t nn = 0; nn < n; nn++) {
                 double ref = 0, bound = 0, absP = 0, absref = 0;
@@ -552,7 +518,7 @@ START_TEST(quantized_gemm)
                 }
                 /* plus the double reference's own summation error, gamma_k in double */
                 bound += tol_epilogue(absP, 0, 0, QBLAS_DTYPE_F32, 0) + (double)(k + 1) * 0x1p-53 * 2 * absref;
-                EXPECT(qbt_close(y[mm * n + nn], ref, bound), "y %g vs float %g, bound %g [seed %llu]",
+                QBT_EXPECT(qbt_close(y[mm * n + nn], ref, bound), "y %g vs float %g, bound %g [seed %llu]",
                               y[mm * n + nn], ref, bound, (unsigned long long)qbt_seed);
             }
         qblas_destroy(h);
