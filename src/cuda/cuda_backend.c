@@ -1,0 +1,194 @@
+/* cuda_backend.c - the CUDA backend's operation table: device checks at
+ * handle creation, CUDA error mapping, and the operations that later issues
+ * will fill (they answer NOT_SUPPORTED with a reason until then).
+ *
+ * The handle's device must be the current device when an operation is
+ * called (qblas_create makes it current), as with cuBLAS handles.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cuda_backend.h"
+
+qblas_status_t qb_cuda_status(qblas_handle_t h, cudaError_t e, const char *call)
+{
+    qblas_status_t st;
+    switch (e) {
+    case cudaErrorMemoryAllocation: st = QBLAS_STATUS_ALLOC_FAILED; break;
+    case cudaErrorNoDevice:
+    case cudaErrorInvalidDevice:
+    case cudaErrorInsufficientDriver:
+    case cudaErrorNoKernelImageForDevice:
+    case cudaErrorInvalidDeviceFunction:
+    case cudaErrorUnsupportedPtxVersion: st = QBLAS_STATUS_ARCH_MISMATCH; break;
+    default: st = QBLAS_STATUS_EXECUTION_FAILED; break;
+    }
+    (void)cudaGetLastError(); /* clear a non-sticky error so the next call starts clean */
+    return qb_fail(h, st, "%s: %s (%s)", call, cudaGetErrorString(e), cudaGetErrorName(e));
+}
+
+/* Devices this build can run on (compute capability with an entry in the
+ * registry); 0 when there is no driver or no device. */
+int qb_cuda_device_count(void)
+{
+    int n = 0, usable = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    for (int d = 0; d < n; d++) {
+        int major = 0, minor = 0;
+        if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, d) != cudaSuccess ||
+            cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, d) != cudaSuccess) {
+            (void)cudaGetLastError();
+            continue;
+        }
+        usable += qb_cuda_arch_for(major * 10 + minor) != NULL;
+    }
+    return usable;
+}
+
+static qblas_status_t device_attrs(qblas_handle_t h, qb_cuda_state *s)
+{
+    int major, minor, d = s->device;
+    QB_CUDA_TRY(h, cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, d));
+    QB_CUDA_TRY(h, cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, d));
+    QB_CUDA_TRY(h, cudaDeviceGetAttribute(&s->sms, cudaDevAttrMultiProcessorCount, d));
+    QB_CUDA_TRY(h, cudaDeviceGetAttribute(&s->smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, d));
+    QB_CUDA_TRY(h, cudaDeviceGetAttribute(&s->smem_per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, d));
+    s->cc = major * 10 + minor;
+    return QBLAS_STATUS_SUCCESS;
+}
+
+static qblas_status_t cuda_init_state(qblas_handle_t h, qb_cuda_state *s)
+{
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess || n == 0) {
+        (void)cudaGetLastError();
+        return qb_fail(h, QBLAS_STATUS_ARCH_MISMATCH, "no CUDA device (%s)",
+                       e != cudaSuccess ? cudaGetErrorString(e) : "the driver reports none");
+    }
+    if (h->device >= n)
+        return qb_fail(h, QBLAS_STATUS_ARCH_MISMATCH, "CUDA device %d requested, %d present", h->device, n);
+    s->device = h->device;
+    QB_CUDA_TRY(h, cudaSetDevice(s->device));
+    qblas_status_t st = device_attrs(h, s);
+    if (st) return st;
+    if (s->cc < 80)
+        return qb_fail(h, QBLAS_STATUS_ARCH_MISMATCH, "compute capability %d.%d < 8.0: qblas needs sm_80 or newer",
+                       s->cc / 10, s->cc % 10);
+    s->arch = qb_cuda_arch_for(s->cc);
+    if (!s->arch)
+        return qb_fail(h, QBLAS_STATUS_ARCH_MISMATCH,
+                       "compute capability %d.%d: this build has kernels for sm_80 (8.x), sm_89 and sm_90a only",
+                       s->cc / 10, s->cc % 10);
+    const char *force = getenv("QBLAS_CUDA_KERNEL");
+    if (force && *force && !(s->forced = qb_cuda_w4a16_find(s->arch, force)))
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "QBLAS_CUDA_KERNEL=%s names no kernel of %s", force,
+                       s->arch->name);
+    return qb_cuda_w4a16_init(h);
+}
+
+static qblas_status_t cuda_init(qblas_handle_t h)
+{
+    qb_cuda_state *s = calloc(1, sizeof *s);
+    if (!s) return qb_fail(h, QBLAS_STATUS_ALLOC_FAILED, "no memory for the CUDA handle state");
+    h->backend_state = s;
+    qblas_status_t st = cuda_init_state(h, s);
+    if (st) {
+        free(s);
+        h->backend_state = NULL;
+    }
+    return st;
+}
+
+static void cuda_fini(qblas_handle_t h)
+{
+    free(h->backend_state);
+    h->backend_state = NULL;
+}
+
+/* The operations not in this backend yet: valid calls, NOT_SUPPORTED. */
+#define LATER(what) \
+    qb_fail(h, QBLAS_STATUS_NOT_SUPPORTED, "CUDA backend: %s is not implemented yet (W4A16 GEMM only so far)", what)
+
+static const char *format_name(qblas_wformat_t f)
+{
+    switch (f) {
+    case QBLAS_WFORMAT_INT8: return "INT8";
+    case QBLAS_WFORMAT_FP8: return "FP8";
+    case QBLAS_WFORMAT_W4A8: return "W4A8";
+    case QBLAS_WFORMAT_SPARSE24: return "2:4 sparse";
+    default: return "W4A16";
+    }
+}
+
+static qblas_status_t later_format(qblas_handle_t h, qblas_wformat_t f)
+{
+    char what[48];
+    snprintf(what, sizeof what, "the %s GEMM", format_name(f));
+    return LATER(what);
+}
+
+static qblas_status_t cuda_gemm_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info)
+{
+    if (a->w->format != QBLAS_WFORMAT_W4A16) return later_format(h, a->w->format);
+    return qb_cuda_w4a16_query(h, a, info);
+}
+
+static qblas_status_t cuda_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream)
+{
+    if (a->w->format != QBLAS_WFORMAT_W4A16) return later_format(h, a->w->format);
+    return qb_cuda_w4a16_gemm(h, a, ws, ws_bytes, stream);
+}
+
+static qblas_status_t cuda_prepack_size(qblas_handle_t h, const qblas_weight_t *w, size_t *bytes)
+{
+    if (w->format != QBLAS_WFORMAT_W4A16) return LATER("prepacking this weight format");
+    return qb_cuda_w4a16_prepack_size(h, w, bytes);
+}
+
+static qblas_status_t cuda_prepack(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
+                                   qblas_weight_t *packed, void *stream)
+{
+    if (w->format != QBLAS_WFORMAT_W4A16) return LATER("prepacking this weight format");
+    return qb_cuda_w4a16_prepack(h, w, dst, dst_bytes, packed, stream);
+}
+
+static qblas_status_t cuda_quantize_act(qblas_handle_t h, const qb_qact_args *a, void *stream)
+{
+    return LATER("activation quantization");
+}
+
+static qblas_status_t cuda_attention_query(qblas_handle_t h, const qblas_kv_cache_t *kv,
+                                           const qblas_attention_params_t *p, qblas_kernel_info_t *info)
+{
+    return LATER("attention");
+}
+
+static qblas_status_t cuda_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p,
+                                     void *ws, size_t ws_bytes, void *stream)
+{
+    return LATER("attention");
+}
+
+static qblas_status_t cuda_kv_append(qblas_handle_t h, const qblas_kv_cache_t *kv, const qb_append_args *a,
+                                     void *stream)
+{
+    return LATER("KV append");
+}
+
+const qb_backend_ops qb_cuda_backend_ops = {
+    .name = "cuda",
+    .init = cuda_init,
+    .fini = cuda_fini,
+    .gemm_query = cuda_gemm_query,
+    .gemm = cuda_gemm,
+    .prepack_size = cuda_prepack_size,
+    .prepack = cuda_prepack,
+    .quantize_act = cuda_quantize_act,
+    .attention_query = cuda_attention_query,
+    .attention = cuda_attention,
+    .kv_append = cuda_kv_append,
+};

@@ -1,0 +1,76 @@
+/* cuda_backend.h - the CUDA backend's host side (plain C): handle state,
+ * the per-architecture kernel registry, CUDA error mapping, W4A16 entry
+ * points. Kernels are reached only through cuda_kernels.h. */
+#ifndef QBLAS_CUDA_BACKEND_H
+#define QBLAS_CUDA_BACKEND_H
+
+#include "../core/qblas_internal.h"
+#include "cuda_kernels.h"
+
+/* ---- errors ----
+ * Every CUDA runtime call goes through QB_CUDA_TRY: a failure is recorded on
+ * the handle with the call and CUDA's own message, and becomes a status
+ * (qb_cuda_status says which). Nothing aborts, nothing prints. */
+qblas_status_t qb_cuda_status(qblas_handle_t h, cudaError_t e, const char *call);
+#define QB_CUDA_TRY(h, call)                                                 \
+    do {                                                                     \
+        cudaError_t qb_e_ = (call);                                          \
+        if (qb_e_ != cudaSuccess) return qb_cuda_status((h), qb_e_, #call); \
+    } while (0)
+
+/* ---- registry (cuda_registry.c) ----
+ * One W4A16 kernel configuration. All share the block shape (4 warps, n256,
+ * k64 per stage, see cuda_kernels.h); they differ in m16 tiles per block
+ * and pipeline depth. names[split_k][fp32_dequant] is what the "which
+ * kernel" queries report; names[0][0] is the base name QBLAS_CUDA_KERNEL
+ * matches. */
+typedef struct qb_cuda_w4a16_cfg {
+    const char *names[2][2];
+    qblas_dtype_t act;    /* F16 or BF16 */
+    int mt;               /* m16 tiles per block: 1, 2 or 4 */
+    int stages;           /* cp.async pipeline depth */
+    int64_t max_m;        /* chosen for M <= max_m (the lists are ordered by it); -1: any M */
+} qb_cuda_w4a16_cfg;
+
+/* One architecture: the configurations it runs (its own and those it inherits). */
+typedef struct qb_cuda_arch {
+    const char *name;    /* "sm_90a" */
+    int cc_min, cc_max;  /* compute capabilities (major*10 + minor) it serves */
+    const char *inherits; /* the architecture whose kernels it reuses, for documentation and errors */
+    const qb_cuda_w4a16_cfg *const *w4a16; /* NULL-terminated */
+} qb_cuda_arch;
+
+const qb_cuda_arch *qb_cuda_arch_for(int cc);
+/* The first configuration for activations act that covers M and fits in smem_optin; NULL: none. */
+const qb_cuda_w4a16_cfg *qb_cuda_w4a16_pick(const qb_cuda_arch *arch, qblas_dtype_t act, int64_t m, int smem_optin);
+/* A configuration of this architecture by base name; NULL: unknown. */
+const qb_cuda_w4a16_cfg *qb_cuda_w4a16_find(const qb_cuda_arch *arch, const char *name);
+/* Largest dynamic shared memory any configuration of arch asks for. */
+size_t qb_cuda_w4a16_max_smem(const qb_cuda_arch *arch);
+static inline size_t qb_cuda_w4a16_smem(const qb_cuda_w4a16_cfg *c)
+{
+    return (size_t)c->stages * QB_W4_STAGE_BYTES(c->mt);
+}
+
+/* ---- handle state ---- */
+typedef struct qb_cuda_state {
+    int device;
+    int cc;               /* major*10 + minor */
+    int sms;              /* multiprocessors */
+    int smem_optin;       /* max dynamic shared memory per block */
+    int smem_per_sm;
+    const qb_cuda_arch *arch;
+    const qb_cuda_w4a16_cfg *forced; /* $QBLAS_CUDA_KERNEL at qblas_create, or NULL */
+} qb_cuda_state;
+
+static inline qb_cuda_state *qb_cuda(qblas_handle_t h) { return (qb_cuda_state *)h->backend_state; }
+
+/* ---- W4A16 (cuda_w4a16.c) ---- */
+qblas_status_t qb_cuda_w4a16_init(qblas_handle_t h); /* kernel attributes for this device */
+qblas_status_t qb_cuda_w4a16_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info);
+qblas_status_t qb_cuda_w4a16_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream);
+qblas_status_t qb_cuda_w4a16_prepack_size(qblas_handle_t h, const qblas_weight_t *w, size_t *bytes);
+qblas_status_t qb_cuda_w4a16_prepack(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
+                                     qblas_weight_t *packed, void *stream);
+
+#endif /* QBLAS_CUDA_BACKEND_H */

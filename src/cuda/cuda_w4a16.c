@@ -1,0 +1,383 @@
+/* cuda_w4a16.c - W4A16 on the CUDA backend, host side: prepack (content
+ * checks, act-order permutation, the packing kernels), and the GEMM plan
+ * (kernel configuration, split-K, workspace) shared by query and run.
+ *
+ * Shapes (docs/formats/cuda_w4a16_layout.md):
+ *   k % 16 == 0 is required (NOT_SUPPORTED otherwise, from prepack_size,
+ *   prepack, gemm_query and gemm alike, before anything is written); k is
+ *   padded to a multiple of 64 and n to a multiple of 256 in the packed
+ *   layout, so every other n and k works.
+ *   Act-order needs every group to hold exactly group_size columns (as
+ *   GPTQ's g_idx does): prepack sorts k by group, so the GEMM sees plain
+ *   contiguous groups, and stores the permutation; the GEMM gathers X's
+ *   columns through it into the workspace first.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_backend.h"
+
+#define LL(x) ((long long)(x))
+#define ALIGN256(x) (((x) + (size_t)255) & ~(size_t)255)
+#define INVALID(...) qb_fail(h, QBLAS_STATUS_INVALID_VALUE, __VA_ARGS__)
+#define UNSUPPORTED(...) qb_fail(h, QBLAS_STATUS_NOT_SUPPORTED, __VA_ARGS__)
+
+/* Limits that keep every kernel index in range: grid.y holds n / 256
+ * blocks (<= 65535), ints hold k and m. */
+#define W4_MAX_N ((int64_t)65535 * QB_W4_BN)
+#define W4_MAX_K ((int64_t)1 << 30)
+#define W4_MAX_M ((int64_t)1 << 30)
+#define W4_MAX_SPLITS 32
+
+/* ---- packed geometry ---- */
+typedef struct {
+    int64_t np, kp, kt; /* padded n, padded k, k tiles */
+    int64_t groups;
+    int esz;            /* bytes per stored scale */
+    int group_shift;    /* log2(group size), 30: one group */
+} w4_dims;
+
+typedef struct {
+    size_t codes, scales, zeros, perm; /* offsets from the 256-byte aligned start */
+    size_t total;                      /* bytes the caller must provide */
+} w4_blob;
+
+static qblas_status_t dims_of(qblas_handle_t h, const qblas_weight_t *w, w4_dims *d)
+{
+    if (w->k % 16)
+        return UNSUPPORTED("CUDA W4A16 needs k %% 16 == 0 (k=%lld): the tensor-core step is k16", LL(w->k));
+    if (w->n > W4_MAX_N || w->k > W4_MAX_K)
+        return UNSUPPORTED("CUDA W4A16 handles n <= %lld and k <= %lld (n=%lld k=%lld)", LL(W4_MAX_N), LL(W4_MAX_K),
+                           LL(w->n), LL(w->k));
+    const int g = w->group_size;
+    d->np = qb_cdiv(w->n, QB_W4_BN) * QB_W4_BN;
+    d->kp = qb_cdiv(w->k, QB_W4_BK) * QB_W4_BK;
+    d->kt = d->kp / QB_W4_BK;
+    d->groups = g ? w->k / g : 1;
+    d->esz = (int)qb_dtype_size(w->scale_dtype);
+    d->group_shift = g == 32 ? 5 : g == 64 ? 6 : g == 128 ? 7 : 30;
+    return QBLAS_STATUS_SUCCESS;
+}
+
+static void blob_layout(const qblas_weight_t *w, const w4_dims *d, w4_blob *b)
+{
+    size_t off = 0;
+    b->codes = off;
+    off += ALIGN256((size_t)d->np * (size_t)d->kp / 2);
+    b->scales = off;
+    off += ALIGN256((size_t)d->groups * (size_t)d->np * (size_t)d->esz);
+    b->zeros = off;
+    if (w->zeros) off += ALIGN256((size_t)d->groups * (size_t)d->np);
+    b->perm = off;
+    if (w->g_idx) off += ALIGN256((size_t)w->k * sizeof(int32_t));
+    b->total = off + 255; /* dst may start anywhere: the blob starts at its first 256-byte boundary */
+}
+
+static uint8_t *align256(void *p) { return (uint8_t *)(((uintptr_t)p + 255) & ~(uintptr_t)255); }
+
+static qblas_status_t on_device(qblas_handle_t h)
+{
+    int cur;
+    QB_CUDA_TRY(h, cudaGetDevice(&cur));
+    if (cur != qb_cuda(h)->device)
+        return INVALID("the handle belongs to CUDA device %d but device %d is current", qb_cuda(h)->device, cur);
+    return QBLAS_STATUS_SUCCESS;
+}
+
+qblas_status_t qb_cuda_w4a16_init(qblas_handle_t h)
+{
+    const qb_cuda_state *s = qb_cuda(h);
+    size_t most = qb_cuda_w4a16_max_smem(s->arch);
+    int smem = most < (size_t)s->smem_optin ? (int)most : s->smem_optin;
+    QB_CUDA_TRY(h, qb_w4a16_prepare_f16(smem));
+    QB_CUDA_TRY(h, qb_w4a16_prepare_f16_f32dq(smem));
+    QB_CUDA_TRY(h, qb_w4a16_prepare_bf16(smem));
+    QB_CUDA_TRY(h, qb_w4a16_prepare_bf16_f32dq(smem));
+    return QBLAS_STATUS_SUCCESS;
+}
+
+/* ================= prepack ================= */
+
+qblas_status_t qb_cuda_w4a16_prepack_size(qblas_handle_t h, const qblas_weight_t *w, size_t *bytes)
+{
+    w4_dims d = {0};
+    w4_blob b = {0};
+    qblas_status_t st = dims_of(h, w, &d);
+    if (st) return st;
+    blob_layout(w, &d, &b);
+    *bytes = b.total;
+    return QBLAS_STATUS_SUCCESS;
+}
+
+/* The canonical buffers must live on the handle's device (or be managed). */
+static qblas_status_t device_ptr(qblas_handle_t h, const void *p, const char *what)
+{
+    struct cudaPointerAttributes at;
+    if (!p) return QBLAS_STATUS_SUCCESS;
+    if (cudaPointerGetAttributes(&at, p) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return INVALID("%s is not a CUDA pointer", what);
+    }
+    if (at.type == cudaMemoryTypeManaged) return QBLAS_STATUS_SUCCESS;
+    if (at.type != cudaMemoryTypeDevice || at.device != qb_cuda(h)->device)
+        return INVALID("%s is not memory of CUDA device %d", what, qb_cuda(h)->device);
+    return QBLAS_STATUS_SUCCESS;
+}
+
+/* Copy `bytes` of device memory to a new host buffer (*out, caller frees). */
+static qblas_status_t fetch(qblas_handle_t h, const void *src, size_t bytes, cudaStream_t s, void **out)
+{
+    void *buf = malloc(bytes ? bytes : 1);
+    if (!buf) return qb_fail(h, QBLAS_STATUS_ALLOC_FAILED, "no host memory for %zu bytes of checks", bytes);
+    cudaError_t e = cudaMemcpyAsync(buf, src, bytes, cudaMemcpyDeviceToHost, s);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+    if (e != cudaSuccess) {
+        free(buf);
+        return qb_cuda_status(h, e, "cudaMemcpyAsync(device to host) of the weight for its content checks");
+    }
+    *out = buf;
+    return QBLAS_STATUS_SUCCESS;
+}
+
+static qblas_status_t check_zeros(qblas_handle_t h, const qblas_weight_t *w, const w4_dims *d, cudaStream_t s)
+{
+    uint8_t *z = NULL;
+    size_t count = (size_t)d->groups * (size_t)w->n;
+    qblas_status_t st = fetch(h, w->zeros, count, s, (void **)&z);
+    if (st) return st;
+    for (size_t i = 0; i < count && !st; i++)
+        if (z[i] > 15)
+            st = INVALID("W4A16 zero %d (group %lld, row %lld) outside 0..15", z[i], LL(i / (size_t)w->n),
+                         LL(i % (size_t)w->n));
+    free(z);
+    return st;
+}
+
+/* g_idx -> perm: the columns of group 0 in ascending k, then group 1, ...
+ * (a stable counting sort). Every group must hold exactly group_size. */
+static qblas_status_t sort_groups(qblas_handle_t h, const qblas_weight_t *w, const w4_dims *d, const int32_t *gi,
+                                  int32_t *perm)
+{
+    const int64_t G = d->groups, gs = w->group_size;
+    int64_t *next = calloc((size_t)G, sizeof *next);
+    if (!next) return qb_fail(h, QBLAS_STATUS_ALLOC_FAILED, "no host memory for %lld group counts", LL(G));
+    qblas_status_t st = QBLAS_STATUS_SUCCESS;
+    for (int64_t k = 0; k < w->k && !st; k++) {
+        if (gi[k] < 0 || gi[k] >= G)
+            st = INVALID("g_idx[%lld] = %d outside 0..%lld", LL(k), gi[k], LL(G - 1));
+        else
+            next[gi[k]]++;
+    }
+    for (int64_t g = 0; g < G && !st; g++)
+        if (next[g] != gs)
+            st = UNSUPPORTED("CUDA W4A16 act-order needs every group to hold group_size=%lld columns; group %lld "
+                             "holds %lld",
+                             LL(gs), LL(g), LL(next[g]));
+    for (int64_t g = 0; g < G; g++) next[g] = g * gs;
+    for (int64_t k = 0; k < w->k && !st; k++) perm[next[gi[k]]++] = (int32_t)k;
+    free(next);
+    return st;
+}
+
+static qblas_status_t act_order_perm(qblas_handle_t h, const qblas_weight_t *w, const w4_dims *d, cudaStream_t s,
+                                     int32_t **perm)
+{
+    int32_t *gi = NULL;
+    qblas_status_t st = fetch(h, w->g_idx, (size_t)w->k * sizeof(int32_t), s, (void **)&gi);
+    if (st) return st;
+    *perm = malloc((size_t)w->k * sizeof(int32_t));
+    if (!*perm)
+        st = qb_fail(h, QBLAS_STATUS_ALLOC_FAILED, "no host memory for the act-order permutation");
+    else if ((st = sort_groups(h, w, d, gi, *perm)))
+        free(*perm), *perm = NULL;
+    free(gi);
+    return st;
+}
+
+static qblas_status_t prepack_checks(qblas_handle_t h, const qblas_weight_t *w)
+{
+    if (!w->scales) return INVALID("weight scales are NULL");
+    if (!qb_aligned(w->scales, w->scale_dtype)) return INVALID("weight scales misaligned");
+    if (w->g_idx && ((uintptr_t)w->g_idx % 4)) return INVALID("g_idx misaligned");
+    qblas_status_t st = on_device(h);
+    if (!st) st = device_ptr(h, w->data, "weight data");
+    if (!st) st = device_ptr(h, w->scales, "weight scales");
+    if (!st) st = device_ptr(h, w->zeros, "weight zeros");
+    if (!st) st = device_ptr(h, w->g_idx, "g_idx");
+    return st;
+}
+
+static qblas_status_t write_blob(qblas_handle_t h, const qblas_weight_t *w, const w4_dims *d, const w4_blob *b,
+                                 const int32_t *perm, uint8_t *base, cudaStream_t s)
+{
+    const int32_t *dperm = NULL;
+    if (perm) {
+        /* from pageable memory: returns once the source is staged, so the caller may free it */
+        QB_CUDA_TRY(h, cudaMemcpyAsync(base + b->perm, perm, (size_t)w->k * sizeof(int32_t), cudaMemcpyHostToDevice, s));
+        dperm = (const int32_t *)(base + b->perm);
+    }
+    QB_CUDA_TRY(h, qb_w4a16_pack_codes(w->data, (int)w->n, (int)w->k, dperm, (int)d->np, (int)d->kt,
+                                       (uint32_t *)(base + b->codes), s));
+    QB_CUDA_TRY(h, qb_w4a16_pack_groups(w->scales, (int)d->groups, (int)w->n, (int)d->np, d->esz, 0,
+                                        base + b->scales, s));
+    if (w->zeros)
+        QB_CUDA_TRY(h, qb_w4a16_pack_groups(w->zeros, (int)d->groups, (int)w->n, (int)d->np, 1, 8, base + b->zeros, s));
+    return QBLAS_STATUS_SUCCESS;
+}
+
+qblas_status_t qb_cuda_w4a16_prepack(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
+                                     qblas_weight_t *packed, void *stream)
+{
+    cudaStream_t s = (cudaStream_t)stream;
+    w4_dims d = {0};
+    w4_blob b = {0};
+    int32_t *perm = NULL;
+    qblas_status_t st = dims_of(h, w, &d);
+    if (st || (st = prepack_checks(h, w)) || (st = device_ptr(h, dst, "prepack dst"))) return st;
+    blob_layout(w, &d, &b);
+    /* content checks: all of them before the first write */
+    if (w->zeros && (st = check_zeros(h, w, &d, s))) return st;
+    if (w->g_idx && (st = act_order_perm(h, w, &d, s, &perm))) return st;
+    uint8_t *base = align256(dst);
+    st = write_blob(h, w, &d, &b, perm, base, s);
+    free(perm);
+    if (st) return st;
+    qblas_weight_t out = *w;
+    out.layout = (qblas_layout_t)QB_CUDA_LAYOUT_W4A16;
+    out.data = base + b.codes;
+    out.scales = base + b.scales;
+    out.zeros = w->zeros ? base + b.zeros : NULL;
+    out.g_idx = w->g_idx ? (const int32_t *)(base + b.perm) : NULL; /* packed: the permutation */
+    *packed = out;
+    return QBLAS_STATUS_SUCCESS;
+}
+
+/* ================= GEMM ================= */
+
+typedef struct {
+    const qb_cuda_w4a16_cfg *cfg;
+    w4_dims d;
+    int native;      /* scales stored in the activation dtype */
+    int stage_x;     /* X goes through the workspace (act-order, or not 16-byte aligned rows) */
+    int64_t mblocks, nblocks, splits, tiles_per_split;
+    size_t x_off, p_off, ws_bytes;
+} w4_plan;
+
+static qblas_status_t check_packed(qblas_handle_t h, const qblas_weight_t *w)
+{
+    if (w->layout == QBLAS_LAYOUT_CANONICAL)
+        return UNSUPPORTED("the CUDA W4A16 GEMM takes weights packed by qblas_prepack() on a CUDA handle");
+    if ((int)w->layout != QB_CUDA_LAYOUT_W4A16)
+        return qb_fail(h, QBLAS_STATUS_ARCH_MISMATCH, "weight layout %d was packed for another backend", (int)w->layout);
+    if (!w->scales) return INVALID("packed weight scales are NULL");
+    if (((uintptr_t)w->data | (uintptr_t)w->scales | (uintptr_t)w->zeros) % 16 || (uintptr_t)w->g_idx % 4)
+        return INVALID("packed weight pointers misaligned (not as qblas_prepack() left them)");
+    return QBLAS_STATUS_SUCCESS;
+}
+
+static const qb_cuda_w4a16_cfg *choose(qblas_handle_t h, qblas_dtype_t act, int64_t m, qblas_status_t *st)
+{
+    const qb_cuda_state *s = qb_cuda(h);
+    const qb_cuda_w4a16_cfg *c = s->forced;
+    *st = QBLAS_STATUS_SUCCESS;
+    if (c && c->act != act)
+        *st = UNSUPPORTED("QBLAS_CUDA_KERNEL=%s runs %s activations, this GEMM has %s", c->names[0][0],
+                          qblas_dtype_name(c->act), qblas_dtype_name(act));
+    else if (c && qb_cuda_w4a16_smem(c) > (size_t)s->smem_optin)
+        *st = UNSUPPORTED("QBLAS_CUDA_KERNEL=%s needs %zu bytes of shared memory, the device has %d", c->names[0][0],
+                          qb_cuda_w4a16_smem(c), s->smem_optin);
+    else if (!c && !(c = qb_cuda_w4a16_pick(s->arch, act, m, s->smem_optin)))
+        *st = UNSUPPORTED("no W4A16 kernel of %s fits in %d bytes of shared memory", s->arch->name, s->smem_optin);
+    return *st ? NULL : c;
+}
+
+/* Split K when the grid alone would leave SMs idle: aim at every SM holding
+ * as many blocks as fit (shared memory). Each split covers at least 4 k
+ * tiles, and the fp32 partial sums (written and read back: 8 * M * Np bytes
+ * per split) stay within a quarter of the weight bytes (Np * Kp / 2). */
+static void plan_splits(const qb_cuda_state *s, int64_t m, w4_plan *p)
+{
+    const int64_t base = p->mblocks * p->nblocks;
+    int64_t per_sm = s->smem_per_sm / (int64_t)(qb_cuda_w4a16_smem(p->cfg) + 1024);
+    per_sm = per_sm < 1 ? 1 : per_sm > 4 ? 4 : per_sm;
+    const int64_t target = s->sms * per_sm;
+    int64_t splits = 1;
+    if (base < target) {
+        int64_t most = p->d.kt / 4, traffic = p->d.kp / (64 * m);
+        if (traffic < most) most = traffic;
+        splits = qb_cdiv(target, base);
+        if (splits > most) splits = most;
+        if (splits > W4_MAX_SPLITS) splits = W4_MAX_SPLITS;
+        if (splits < 1) splits = 1;
+    }
+    p->tiles_per_split = qb_cdiv(p->d.kt, splits);
+    p->splits = qb_cdiv(p->d.kt, p->tiles_per_split); /* no empty split */
+}
+
+static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, w4_plan *p)
+{
+    const qblas_weight_t *w = a->w;
+    const qblas_act_t *x = a->x;
+    qblas_status_t st;
+    memset(p, 0, sizeof *p);
+    if ((st = check_packed(h, w)) || (st = dims_of(h, w, &p->d))) return st;
+    if (a->m > W4_MAX_M) return UNSUPPORTED("CUDA W4A16 handles m <= %lld (m=%lld)", LL(W4_MAX_M), LL(a->m));
+    if (!(p->cfg = choose(h, x->dtype, a->m, &st))) return st;
+    p->native = w->scale_dtype == x->dtype;
+    p->stage_x = w->g_idx != NULL || (uintptr_t)x->data % 16 != 0 || x->ld % 8 != 0;
+    p->mblocks = qb_cdiv(a->m, 16 * p->cfg->mt);
+    p->nblocks = p->d.np / QB_W4_BN;
+    plan_splits(qb_cuda(h), a->m, p);
+    size_t off = 0;
+    p->x_off = off;
+    if (p->stage_x) off += ALIGN256((size_t)a->m * (size_t)p->d.kp * 2);
+    p->p_off = off;
+    if (p->splits > 1) off += ALIGN256((size_t)p->splits * (size_t)a->m * (size_t)p->d.np * sizeof(float));
+    p->ws_bytes = off ? off + 255 : 0; /* the workspace may start anywhere: used from its first 256-byte boundary */
+    return QBLAS_STATUS_SUCCESS;
+}
+
+static const char *plan_name(const w4_plan *p) { return p->cfg->names[p->splits > 1][!p->native]; }
+
+qblas_status_t qb_cuda_w4a16_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info)
+{
+    w4_plan p;
+    qblas_status_t st = make_plan(h, a, &p);
+    if (st) return st;
+    qb_kernel_info(info, p.ws_bytes, plan_name(&p));
+    return QBLAS_STATUS_SUCCESS;
+}
+
+static cudaError_t launch(const w4_plan *p, const qb_w4a16_kparams *kp, cudaStream_t s)
+{
+    const size_t smem = qb_cuda_w4a16_smem(p->cfg);
+    if (p->cfg->act == QBLAS_DTYPE_F16)
+        return p->native ? qb_w4a16_launch_f16(p->cfg->mt, kp, smem, s) : qb_w4a16_launch_f16_f32dq(p->cfg->mt, kp, smem, s);
+    return p->native ? qb_w4a16_launch_bf16(p->cfg->mt, kp, smem, s) : qb_w4a16_launch_bf16_f32dq(p->cfg->mt, kp, smem, s);
+}
+
+qblas_status_t qb_cuda_w4a16_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream)
+{
+    cudaStream_t s = (cudaStream_t)stream;
+    const qblas_weight_t *w = a->w;
+    w4_plan p;
+    qblas_status_t st = make_plan(h, a, &p);
+    if (st || (st = on_device(h))) return st;
+    uint8_t *base = p.ws_bytes ? align256(ws) : NULL;
+    qb_w4a16_kparams kp = {
+        .x = a->x->data, .ldx = a->x->ld, .codes = w->data, .scales = w->scales, .zeros = w->zeros,
+        .scale_dtype = (int)w->scale_dtype, .m = (int)a->m, .n = (int)a->n, .k = (int)a->k, .np = (int)p.d.np,
+        .kt_total = (int)p.d.kt, .group_shift = p.d.group_shift, .tiles_per_split = (int)p.tiles_per_split,
+        .splits = (int)p.splits, .stages = p.cfg->stages, .evict_first = p.mblocks == 1, .y = a->y, .ldy = a->ldy,
+        .y_dtype = (int)a->y_dtype, .bias = a->bias, .partial = p.splits > 1 ? (float *)(base + p.p_off) : NULL,
+    };
+    if (p.stage_x) {
+        QB_CUDA_TRY(h, qb_w4a16_gather_x(a->x->data, a->x->ld, w->g_idx, (int)a->m, (int)a->k, base + p.x_off,
+                                         (int)p.d.kp, s));
+        kp.x = base + p.x_off;
+        kp.ldx = p.d.kp;
+    }
+    QB_CUDA_TRY(h, launch(&p, &kp, s));
+    if (p.splits > 1) QB_CUDA_TRY(h, qb_w4a16_reduce(&kp, s));
+    return QBLAS_STATUS_SUCCESS;
+}
