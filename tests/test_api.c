@@ -490,10 +490,10 @@ START_TEST(gemm_int8_bad_args)
     GEMM_FAILS(f, c_.ws = NULL, INVALID);
 
     /* layouts packed for a GPU */
-    GEMM_FAILS(f, c_.w.layout = (qblas_layout_t)16, QBLAS_STATUS_ARCH_MISMATCH);
+    GEMM_FAILS(f, c_.w.layout = QBLAS_LAYOUT_CUDA_W4A16, QBLAS_STATUS_ARCH_MISMATCH);
     GEMM_FAILS(f, c_.w.layout = (qblas_layout_t)31, QBLAS_STATUS_ARCH_MISMATCH);
     GEMM_FAILS(f, c_.w.layout = (qblas_layout_t)32, QBLAS_STATUS_ARCH_MISMATCH);
-    GEMM_FAILS(f, (c_.w.layout = (qblas_layout_t)16, c_.w.data = NULL), INVALID);
+    GEMM_FAILS(f, (c_.w.layout = QBLAS_LAYOUT_CUDA_W4A16, c_.w.data = NULL), INVALID);
 
     /* the query checks the same arguments */
     qblas_kernel_info_t info;
@@ -503,7 +503,7 @@ START_TEST(gemm_int8_bad_args)
     c.k = 0;
     QBT_STATUS(query_gemm(&c, &info), INVALID);
     c = f->c;
-    c.w.layout = (qblas_layout_t)16;
+    c.w.layout = QBLAS_LAYOUT_CUDA_W4A16;
     QBT_STATUS(query_gemm(&c, &info), QBLAS_STATUS_ARCH_MISMATCH);
 
     fix_done(f);

@@ -81,8 +81,10 @@ typedef enum qblas_wformat {
  * backend/architecture and are opaque. */
 typedef enum qblas_layout {
     QBLAS_LAYOUT_CANONICAL = 0,
-    QBLAS_LAYOUT_CPU_BLOB = 1        /* CPU backend: all tensors of the weight in one buffer */
-    /* 16..31 reserved for CUDA layouts, 32..47 for HIP layouts */
+    QBLAS_LAYOUT_CPU_BLOB = 1,       /* CPU backend: all tensors of the weight in one buffer */
+    /* 16..31: CUDA layouts */
+    QBLAS_LAYOUT_CUDA_W4A16 = 16     /* CUDA, sm_80+: W4A16 codes in mma-fragment order (docs/FORMATS.md) */
+    /* 32..47 reserved for HIP layouts */
 } qblas_layout_t;
 
 #ifdef __cplusplus

@@ -3,7 +3,7 @@
  * Only POD types and extern "C" launchers cross it, so the host side never
  * needs a C++ compiler and the kernels never see the core's internals.
  *
- * W4A16 tile geometry (docs/formats/cuda_w4a16_layout.md):
+ * W4A16 tile geometry (docs/FORMATS.md, "CUDA W4A16 packed layout"):
  *   a block is 4 warps side by side along n, each warp owns n64, so a block
  *   covers n256; a pipeline stage holds k64; a warp's B operand for one k16
  *   step is one 16-byte load per lane (n64 x k16 = 1024 nibbles = 512 bytes).
@@ -20,9 +20,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* qblas_layout_t value of a W4A16 weight packed by this backend (16..31 are CUDA's). */
-#define QB_CUDA_LAYOUT_W4A16 16
 
 #define QB_W4_THREADS 128 /* 4 warps */
 #define QB_W4_BN 256      /* n per block: N is padded to a multiple at prepack */

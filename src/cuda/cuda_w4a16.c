@@ -2,7 +2,7 @@
  * checks, act-order permutation, the packing kernels), and the GEMM plan
  * (kernel configuration, split-K, workspace) shared by query and run.
  *
- * Shapes (docs/formats/cuda_w4a16_layout.md):
+ * Shapes (docs/FORMATS.md, "CUDA W4A16 packed layout"):
  *   k % 16 == 0 is required (NOT_SUPPORTED otherwise, from prepack_size,
  *   prepack, gemm_query and gemm alike, before anything is written); k is
  *   padded to a multiple of 64 and n to a multiple of 256 in the packed
@@ -243,7 +243,7 @@ qblas_status_t qb_cuda_w4a16_prepack(qblas_handle_t h, const qblas_weight_t *w, 
     free(perm);
     if (st) return st;
     qblas_weight_t out = *w;
-    out.layout = (qblas_layout_t)QB_CUDA_LAYOUT_W4A16;
+    out.layout = QBLAS_LAYOUT_CUDA_W4A16;
     out.data = base + b.codes;
     out.scales = base + b.scales;
     out.zeros = w->zeros ? base + b.zeros : NULL;
@@ -267,7 +267,7 @@ static qblas_status_t check_packed(qblas_handle_t h, const qblas_weight_t *w)
 {
     if (w->layout == QBLAS_LAYOUT_CANONICAL)
         return UNSUPPORTED("the CUDA W4A16 GEMM takes weights packed by qblas_prepack() on a CUDA handle");
-    if ((int)w->layout != QB_CUDA_LAYOUT_W4A16)
+    if (w->layout != QBLAS_LAYOUT_CUDA_W4A16)
         return qb_fail(h, QBLAS_STATUS_ARCH_MISMATCH, "weight layout %d was packed for another backend", (int)w->layout);
     if (!w->scales) return INVALID("packed weight scales are NULL");
     if (((uintptr_t)w->data | (uintptr_t)w->scales | (uintptr_t)w->zeros) % 16 || (uintptr_t)w->g_idx % 4)

@@ -1,5 +1,5 @@
 /* w4a16_aux.cu - the small kernels around the W4A16 GEMM: prepack (codes
- * and per-group tensors into the layout of docs/formats/cuda_w4a16_layout.md),
+ * and per-group tensors into the layout of docs/FORMATS.md, "CUDA W4A16 packed layout"),
  * the activation gather (act-order permutation, or a misaligned X copied to
  * an aligned one) and the split-K reduction. All grid-stride loops over
  * 64-bit indices: one thread per output element or word.

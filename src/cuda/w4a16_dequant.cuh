@@ -21,7 +21,7 @@
  *       no FMA contraction), one conversion to the activation dtype: the
  *       oracle's operations, in the oracle's order.
  *
- * Fragment order (docs/formats/cuda_w4a16_layout.md): the 32-bit word q of
+ * Fragment order (docs/FORMATS.md, "CUDA W4A16 packed layout"): the 32-bit word q of
  * a lane holds nibbles v0..v7 (v_i in bits 4i..4i+3) with
  *   (v0, v4) = k (2t, 2t+1), (v1, v5) = k (2t+8, 2t+9) of n8 tile 2j
  *   (v2, v6), (v3, v7)                                    of n8 tile 2j+1
