@@ -55,6 +55,43 @@ START_TEST(convert_rejects_bad_input)
 }
 END_TEST
 
+/* Prepack reads every buffer the format needs, so it checks them as the
+ * GEMM does; and a CPU blob whose pointers were altered is checked again. */
+START_TEST(prepack_needs_every_buffer)
+{
+    qblas_handle_t h = qbt_cpu();
+    enum { N = 8, K = 64 };
+    uint8_t *codes = qbt_alloc(N * K / 2);
+    uint16_t *scales = qbt_alloc(2 * N * 2), *x = qbt_alloc(2 * K), *y = qbt_alloc(2 * N);
+    qblas_weight_t w = {.format = QBLAS_WFORMAT_W4A16, .dtype = QBLAS_DTYPE_U4, .n = N, .k = K, .data = codes,
+                        .scale_mode = QBLAS_SCALE_PER_GROUP, .scale_dtype = QBLAS_DTYPE_F16, .group_size = 32};
+    size_t bytes = 1 << 16;
+    uint8_t *blob = qbt_alloc(bytes);
+    void *snap = qbt_snapshot(blob, bytes);
+    qblas_weight_t packed;
+    QBT_STATUS(qblas_prepack_size(h, &w, &bytes), QBLAS_STATUS_INVALID_VALUE); /* scales NULL */
+    QBT_STATUS(qblas_prepack(h, &w, blob, bytes, &packed, NULL), QBLAS_STATUS_INVALID_VALUE);
+    ck_assert(qbt_unchanged(blob, snap, bytes));
+    w.scales = scales;
+    QBT_OK(qblas_prepack_size(h, &w, &bytes));
+    ck_assert(bytes <= 1 << 16);
+    for (int i = 0; i < 2 * N; i++) scales[i] = qb_f32_to_f16(0.01f);
+    for (int i = 0; i < K; i++) x[i] = qb_f32_to_f16(1.0f);
+    QBT_OK(qblas_prepack(h, &w, blob, bytes, &packed, NULL));
+    QBT_OK(qbt_gemm(h, 1, &(qblas_act_t){QBLAS_DTYPE_F16, x, K, QBLAS_SCALE_NONE, NULL, NULL}, &packed, NULL,
+                    QBLAS_DTYPE_F16, y, N, NULL));
+    packed.scales = NULL;
+    qbt_poison(y, 2 * N);
+    QBT_STATUS(qbt_gemm(h, 1, &(qblas_act_t){QBLAS_DTYPE_F16, x, K, QBLAS_SCALE_NONE, NULL, NULL}, &packed, NULL,
+                        QBLAS_DTYPE_F16, y, N, NULL),
+               QBLAS_STATUS_INVALID_VALUE);
+    for (int i = 0; i < N; i++) ck_assert_uint_eq(y[i], 0xFFFF);
+    free(snap);
+    qbt_free(codes), qbt_free(scales), qbt_free(x), qbt_free(y), qbt_free(blob);
+    qblas_destroy(h);
+}
+END_TEST
+
 Suite *qbt_suite(void)
 {
     Suite *s = suite_create("smoke");
@@ -62,6 +99,7 @@ Suite *qbt_suite(void)
     tcase_add_test(tc, version_and_handle);
     tcase_add_test(tc, convert_matches_scalar);
     tcase_add_test(tc, convert_rejects_bad_input);
+    tcase_add_test(tc, prepack_needs_every_buffer);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -64,6 +64,8 @@ qblas_status_t qblas_prepack_size(qblas_handle_t h, const qblas_weight_t *w, siz
     qblas_status_t st = qb_check_weight(h, w, NULL);
     if (st) return st;
     if (w->layout != QBLAS_LAYOUT_CANONICAL) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "prepack takes a CANONICAL weight");
+    /* every canonical buffer the format needs must be there: prepack reads them */
+    if ((st = qb_check_weight_ptrs(h, w))) return st;
     return finish(h, h->ops->prepack_size(h, w, bytes), NULL);
 }
 
@@ -75,8 +77,6 @@ qblas_status_t qblas_prepack(qblas_handle_t h, const qblas_weight_t *w, void *ds
     if (st) return st;
     if (!packed || !dst) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "dst or packed is NULL");
     if (dst_bytes < need) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "dst holds %zu bytes, prepack needs %zu", dst_bytes, need);
-    /* the canonical buffers must be there to be read */
-    if (!w->data) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "weight data is NULL");
     return finish(h, h->ops->prepack(h, w, dst, dst_bytes, packed, stream), NULL);
 }
 

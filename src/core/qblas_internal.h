@@ -144,6 +144,8 @@ static inline int64_t qb_cdiv(int64_t a, int64_t b) { return a / b + (a % b > 0)
 /* ---- shared argument checks (src/core/validate.c) ----
  * Each returns SUCCESS or records the reason on h and returns the status. */
 qblas_status_t qb_check_weight(qblas_handle_t h, const qblas_weight_t *w, qblas_weight_sizes_t *sizes);
+/* the buffers a canonical (or CPU_BLOB) weight's format needs are there and aligned */
+qblas_status_t qb_check_weight_ptrs(qblas_handle_t h, const qblas_weight_t *w);
 qblas_status_t qb_check_gemm(qblas_handle_t h, const qb_gemm_args *a);
 qblas_status_t qb_check_qact(qblas_handle_t h, const qb_qact_args *a);
 qblas_status_t qb_check_kv(qblas_handle_t h, const qblas_kv_cache_t *kv);

@@ -135,7 +135,7 @@ qblas_status_t qblas_weight_sizes(const qblas_weight_t *w, qblas_weight_sizes_t 
 }
 
 /* Pointers of a canonical weight: present where the format needs them, aligned. */
-static qblas_status_t check_weight_ptrs(qblas_handle_t h, const qblas_weight_t *w)
+qblas_status_t qb_check_weight_ptrs(qblas_handle_t h, const qblas_weight_t *w)
 {
     if (!w->data) return INVALID("weight data is NULL");
     if (!qb_aligned(w->data, w->dtype)) return INVALID("weight data misaligned");
@@ -182,7 +182,7 @@ qblas_status_t qb_check_gemm(qblas_handle_t h, const qb_gemm_args *a)
     if (st) return st;
     if (w->n != a->n || w->k != a->k)
         return INVALID("weight is %lldx%lld but the call says n=%lld k=%lld", LL(w->n), LL(w->k), LL(a->n), LL(a->k));
-    if (w->layout == QBLAS_LAYOUT_CANONICAL && (st = check_weight_ptrs(h, w))) return st;
+    if (w->layout == QBLAS_LAYOUT_CANONICAL && (st = qb_check_weight_ptrs(h, w))) return st;
     if (w->layout != QBLAS_LAYOUT_CANONICAL && !w->data) return INVALID("packed weight data is NULL");
 
     /* activation dtype and scales per format */

@@ -23,7 +23,8 @@ static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, qb_cpu_
         return qb_fail(h, QBLAS_STATUS_ARCH_MISMATCH, "weight layout %d was packed for another backend",
                        (int)p->w.layout);
     p->w.layout = QBLAS_LAYOUT_CANONICAL;
-    return setups[a->w->format](h, p);
+    qblas_status_t st = qb_check_weight_ptrs(h, &p->w); /* a blob's pointers too */
+    return st ? st : setups[a->w->format](h, p);
 }
 
 static qblas_status_t cpu_gemm_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info)
