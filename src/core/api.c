@@ -15,6 +15,12 @@ static qblas_status_t check_ws(qblas_handle_t h, size_t need, const void *ws, si
     return QBLAS_STATUS_SUCCESS;
 }
 
+/* An operation the handle's backend leaves out (a NULL ops entry). */
+static qblas_status_t missing(qblas_handle_t h, const char *what)
+{
+    return qb_fail(h, QBLAS_STATUS_NOT_SUPPORTED, "the %s backend has no %s in this version", h->ops->name, what);
+}
+
 /* Run a backend call and keep last_error/last_kernel consistent. */
 static qblas_status_t finish(qblas_handle_t h, qblas_status_t st, const char *kernel)
 {
@@ -89,6 +95,7 @@ qblas_status_t qblas_quantize_act(qblas_handle_t h, int64_t m, int64_t k, qblas_
     qb_qact_args a = {m, k, x_dtype, x, ldx, q_dtype, q, ldq, mode, scales, zeros};
     qblas_status_t st = qb_check_qact(h, &a);
     if (st) return st;
+    if (!h->ops->quantize_act) return missing(h, "activation quantization");
     return finish(h, h->ops->quantize_act(h, &a, stream), NULL);
 }
 
@@ -100,6 +107,7 @@ qblas_status_t qblas_attention_query(qblas_handle_t h, const qblas_kv_cache_t *k
     if (!info) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "info is NULL");
     qblas_status_t st = qb_check_attention(h, kv, p);
     if (st) return st;
+    if (!h->ops->attention_query) return missing(h, "attention");
     return finish(h, h->ops->attention_query(h, kv, p, info), NULL);
 }
 
@@ -111,6 +119,7 @@ qblas_status_t qblas_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, con
     qblas_kernel_info_t info;
     qblas_status_t st = qb_check_attention(h, kv, p);
     if (st) return st;
+    if (!h->ops->attention_query || !h->ops->attention) return missing(h, "attention");
     if ((st = h->ops->attention_query(h, kv, p, &info))) return finish(h, st, NULL);
     if ((st = check_ws(h, info.workspace_bytes, ws, ws_bytes))) return st;
     return finish(h, h->ops->attention(h, kv, p, ws, ws_bytes, stream), info.kernel_name);
@@ -125,5 +134,6 @@ qblas_status_t qblas_kv_append(qblas_handle_t h, const qblas_kv_cache_t *kv, int
     qb_append_args a = {num_tokens, src_dtype, k_new, v_new, slot_mapping};
     qblas_status_t st = qb_check_append(h, kv, &a);
     if (st) return st;
+    if (!h->ops->kv_append) return missing(h, "KV append");
     return finish(h, h->ops->kv_append(h, kv, &a, stream), NULL);
 }

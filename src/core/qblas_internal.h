@@ -50,7 +50,10 @@ typedef struct qb_append_args {
     const int64_t *slot_mapping;
 } qb_append_args;
 
-/* One backend: each entry may return NOT_SUPPORTED for combinations it lacks. */
+/* One backend: each entry may return NOT_SUPPORTED for combinations it lacks;
+ * the operation entries (all but init/fini/gemm_query/gemm/prepack*) may be
+ * NULL for a backend that does not have the operation, and the core then
+ * answers NOT_SUPPORTED. */
 typedef struct qb_backend_ops {
     const char *name;
     qblas_status_t (*init)(qblas_handle_t h);           /* may set h->backend_state */

@@ -109,9 +109,9 @@ static void cuda_fini(qblas_handle_t h)
     h->backend_state = NULL;
 }
 
-/* The operations not in this backend yet: valid calls, NOT_SUPPORTED. */
+/* Weight formats this backend has no kernels for yet: valid calls, NOT_SUPPORTED. */
 #define LATER(what) \
-    qb_fail(h, QBLAS_STATUS_NOT_SUPPORTED, "CUDA backend: %s is not implemented yet (W4A16 GEMM only so far)", what)
+    qb_fail(h, QBLAS_STATUS_NOT_SUPPORTED, "CUDA backend: %s is not supported in this version (its GEMM is W4A16)", what)
 
 static const char *format_name(qblas_wformat_t f)
 {
@@ -156,29 +156,6 @@ static qblas_status_t cuda_prepack(qblas_handle_t h, const qblas_weight_t *w, vo
     return qb_cuda_w4a16_prepack(h, w, dst, dst_bytes, packed, stream);
 }
 
-static qblas_status_t cuda_quantize_act(qblas_handle_t h, const qb_qact_args *a, void *stream)
-{
-    return LATER("activation quantization");
-}
-
-static qblas_status_t cuda_attention_query(qblas_handle_t h, const qblas_kv_cache_t *kv,
-                                           const qblas_attention_params_t *p, qblas_kernel_info_t *info)
-{
-    return LATER("attention");
-}
-
-static qblas_status_t cuda_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p,
-                                     void *ws, size_t ws_bytes, void *stream)
-{
-    return LATER("attention");
-}
-
-static qblas_status_t cuda_kv_append(qblas_handle_t h, const qblas_kv_cache_t *kv, const qb_append_args *a,
-                                     void *stream)
-{
-    return LATER("KV append");
-}
-
 const qb_backend_ops qb_cuda_backend_ops = {
     .name = "cuda",
     .init = cuda_init,
@@ -187,8 +164,6 @@ const qb_backend_ops qb_cuda_backend_ops = {
     .gemm = cuda_gemm,
     .prepack_size = cuda_prepack_size,
     .prepack = cuda_prepack,
-    .quantize_act = cuda_quantize_act,
-    .attention_query = cuda_attention_query,
-    .attention = cuda_attention,
-    .kv_append = cuda_kv_append,
+    /* activation quantization, attention and KV append: not in this backend
+     * yet (NULL: the core answers NOT_SUPPORTED) */
 };
