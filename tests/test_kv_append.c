@@ -5,21 +5,8 @@
  * stays within the quantization error bound of float64 attention over the
  * original values.
  */
-#include "qb_test.h"
+#include "qb_test_kv.h"
 
-#define QBT_U32 0x1p-24 /* fp32 unit roundoff */
-
-typedef struct {
-    qblas_dtype_t dtype;
-    qblas_scale_mode_t mode;
-} kv_format;
-
-static const kv_format formats[] = {
-    {QBLAS_DTYPE_F16, QBLAS_SCALE_NONE},       {QBLAS_DTYPE_BF16, QBLAS_SCALE_NONE},
-    {QBLAS_DTYPE_E4M3, QBLAS_SCALE_PER_TENSOR}, {QBLAS_DTYPE_E4M3, QBLAS_SCALE_PER_HEAD},
-    {QBLAS_DTYPE_I8, QBLAS_SCALE_PER_TOKEN_HEAD}, {QBLAS_DTYPE_U4, QBLAS_SCALE_PER_TOKEN_HEAD},
-};
-#define NFORMATS ((int)(sizeof formats / sizeof formats[0]))
 static const qblas_dtype_t srcs[] = {QBLAS_DTYPE_F32, QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16};
 static const int dims[] = {64, 128, 256};
 
