@@ -80,6 +80,7 @@ struct qblas_handle_s {
     void *backend_state;
     char last_error[QB_ERRMSG_MAX];
     char last_kernel[QBLAS_KERNEL_NAME_MAX];
+    struct qb_tuning *tuning;        /* loaded tuning file (src/core/tuning.h), NULL: defaults */
 };
 
 /* Backends compiled in (src/core/registry.c lists them). */
@@ -149,6 +150,8 @@ static inline int64_t qb_cdiv(int64_t a, int64_t b) { return a / b + (a % b > 0)
 qblas_status_t qb_check_weight(qblas_handle_t h, const qblas_weight_t *w, qblas_weight_sizes_t *sizes);
 /* the buffers a canonical (or CPU_BLOB) weight's format needs are there and aligned */
 qblas_status_t qb_check_weight_ptrs(qblas_handle_t h, const qblas_weight_t *w);
+/* problem: sizes, descriptors, dtypes; gemm: the problem plus output, ldy, bias */
+qblas_status_t qb_check_gemm_problem(qblas_handle_t h, const qb_gemm_args *a);
 qblas_status_t qb_check_gemm(qblas_handle_t h, const qb_gemm_args *a);
 qblas_status_t qb_check_qact(qblas_handle_t h, const qb_qact_args *a);
 qblas_status_t qb_check_kv(qblas_handle_t h, const qblas_kv_cache_t *kv);

@@ -171,7 +171,7 @@ static qblas_status_t check_act_scales(qblas_handle_t h, const qblas_act_t *x, i
     return QBLAS_STATUS_SUCCESS;
 }
 
-qblas_status_t qb_check_gemm(qblas_handle_t h, const qb_gemm_args *a)
+qblas_status_t qb_check_gemm_problem(qblas_handle_t h, const qb_gemm_args *a)
 {
     const qblas_act_t *x = a->x;
     const qblas_weight_t *w = a->w;
@@ -221,9 +221,16 @@ qblas_status_t qb_check_gemm(qblas_handle_t h, const qb_gemm_args *a)
     if (x->ld < a->k) return INVALID("ldx=%lld < k=%lld", LL(x->ld), LL(a->k));
     if (!qb_span_bytes(xt, a->m, a->k, x->ld, &bytes)) return INVALID("activation size overflows");
 
-    /* output */
     if (a->y_dtype != QBLAS_DTYPE_F16 && a->y_dtype != QBLAS_DTYPE_BF16 && a->y_dtype != QBLAS_DTYPE_F32)
         return INVALID("output dtype must be f16, bf16 or f32");
+    return QBLAS_STATUS_SUCCESS;
+}
+
+qblas_status_t qb_check_gemm(qblas_handle_t h, const qb_gemm_args *a)
+{
+    int64_t bytes;
+    qblas_status_t st = qb_check_gemm_problem(h, a);
+    if (st) return st;
     if (!a->y) return INVALID("output is NULL");
     if (a->ldy < a->n) return INVALID("ldy=%lld < n=%lld", LL(a->ldy), LL(a->n));
     if (!qb_span_bytes(a->y_dtype, a->m, a->n, a->ldy, &bytes)) return INVALID("output size overflows");
