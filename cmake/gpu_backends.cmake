@@ -71,12 +71,7 @@ if(qb_want_cuda)
   set(QBLAS_PC_LIBS_PRIVATE " -L${CUDAToolkit_LIBRARY_DIR} -lcudart_static -ldl -lrt -lstdc++")
   message(STATUS "qblas: CUDA backend built (${CMAKE_CUDA_COMPILER_VERSION}; ${QBLAS_CUDA_GENCODE})")
 
-  # The GPU benchmark of tools/gpu-check: qblas W4A16 against cuBLAS fp16.
-  if(TARGET CUDA::cublas)
-    add_executable(qblas_gpu_bench ${PROJECT_SOURCE_DIR}/tools/gpu_bench.c)
-    target_link_libraries(qblas_gpu_bench PRIVATE qblas CUDA::cublas m)
-    set_target_properties(qblas_gpu_bench PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tools)
-  endif()
+  # GPU timings (tools/gpu-check, tools/main) come from bench/qblas_bench, which links cuBLAS/cuBLASLt itself.
 else()
   message(STATUS "qblas: CUDA backend not built (QBLAS_CUDA=${QBLAS_CUDA}${CMAKE_CUDA_COMPILER})")
 endif()

@@ -6,6 +6,7 @@
  *   qblas/qblas_gemm.h       W4A16 / INT8 / FP8 / W4A8 / 2:4 GEMMs, prepack
  *   qblas/qblas_quant.h      activation and weight quantizers, importers, 2:4 tools
  *   qblas/qblas_attention.h  paged quantized-KV attention, KV append
+ *   qblas/qblas_tuning.h     tuning files (per-device kernel choice, autotune/)
  *
  * docs/API.md walks through a complete example; docs/FORMATS.md defines
  * every layout and formula.
@@ -17,4 +18,5 @@
 #include "qblas/qblas_gemm.h"
 #include "qblas/qblas_quant.h"
 #include "qblas/qblas_attention.h"
+#include "qblas/qblas_tuning.h"
 #endif

@@ -6,6 +6,7 @@
 
 #include "qblas_internal.h"
 #include "registry.h"
+#include "tuning.h"
 
 #define QB_STR2(x) #x
 #define QB_STR(x) QB_STR2(x)
@@ -114,6 +115,12 @@ qblas_status_t qblas_create(qblas_handle_t *out, qblas_backend_t backend, int de
         free(h);
         return st;
     }
+    if ((st = qb_tuning_on_create(h)) != QBLAS_STATUS_SUCCESS) {
+        /* a tuning file that was asked for and does not load fails loudly */
+        qb_fail(NULL, st, "qblas_create: %s", h->last_error);
+        qblas_destroy(h);
+        return st;
+    }
     *out = h;
     return QBLAS_STATUS_SUCCESS;
 }
@@ -122,6 +129,7 @@ qblas_status_t qblas_destroy(qblas_handle_t h)
 {
     if (!h) return QBLAS_STATUS_SUCCESS;
     if (h->ops->fini) h->ops->fini(h);
+    qb_tuning_destroy(h->tuning);
     free(h);
     return QBLAS_STATUS_SUCCESS;
 }

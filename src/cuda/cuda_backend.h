@@ -45,6 +45,8 @@ const qb_cuda_arch *qb_cuda_arch_for(int cc);
 const qb_cuda_w4a16_cfg *qb_cuda_w4a16_pick(const qb_cuda_arch *arch, qblas_dtype_t act, int64_t m, int smem_optin);
 /* A configuration of this architecture by base name; NULL: unknown. */
 const qb_cuda_w4a16_cfg *qb_cuda_w4a16_find(const qb_cuda_arch *arch, const char *name);
+/* The configuration the handle's tuning file names for this GEMM (cuda_tuning.c); NULL: none. */
+const qb_cuda_w4a16_cfg *qb_cuda_w4a16_tuned(qblas_handle_t h, qblas_dtype_t act, int64_t m, int64_t n, int64_t k);
 /* Largest dynamic shared memory any configuration of arch asks for. */
 size_t qb_cuda_w4a16_max_smem(const qb_cuda_arch *arch);
 static inline size_t qb_cuda_w4a16_smem(const qb_cuda_w4a16_cfg *c)

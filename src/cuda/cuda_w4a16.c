@@ -275,8 +275,10 @@ static qblas_status_t check_packed(qblas_handle_t h, const qblas_weight_t *w)
     return QBLAS_STATUS_SUCCESS;
 }
 
-static const qb_cuda_w4a16_cfg *choose(qblas_handle_t h, qblas_dtype_t act, int64_t m, qblas_status_t *st)
+/* $QBLAS_CUDA_KERNEL first, then the handle's tuning file, then the registry's default. */
+static const qb_cuda_w4a16_cfg *choose(qblas_handle_t h, const qb_gemm_args *a, qblas_status_t *st)
 {
+    const qblas_dtype_t act = a->x->dtype;
     const qb_cuda_state *s = qb_cuda(h);
     const qb_cuda_w4a16_cfg *c = s->forced;
     *st = QBLAS_STATUS_SUCCESS;
@@ -286,7 +288,8 @@ static const qb_cuda_w4a16_cfg *choose(qblas_handle_t h, qblas_dtype_t act, int6
     else if (c && qb_cuda_w4a16_smem(c) > (size_t)s->smem_optin)
         *st = UNSUPPORTED("QBLAS_CUDA_KERNEL=%s needs %zu bytes of shared memory, the device has %d", c->names[0][0],
                           qb_cuda_w4a16_smem(c), s->smem_optin);
-    else if (!c && !(c = qb_cuda_w4a16_pick(s->arch, act, m, s->smem_optin)))
+    else if (!c && !(c = qb_cuda_w4a16_tuned(h, act, a->m, a->n, a->k)) &&
+             !(c = qb_cuda_w4a16_pick(s->arch, act, a->m, s->smem_optin)))
         *st = UNSUPPORTED("no W4A16 kernel of %s fits in %d bytes of shared memory", s->arch->name, s->smem_optin);
     return *st ? NULL : c;
 }
@@ -322,7 +325,7 @@ static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, w4_plan
     memset(p, 0, sizeof *p);
     if ((st = check_packed(h, w)) || (st = dims_of(h, w, &p->d))) return st;
     if (a->m > W4_MAX_M) return UNSUPPORTED("CUDA W4A16 handles m <= %lld (m=%lld)", LL(W4_MAX_M), LL(a->m));
-    if (!(p->cfg = choose(h, x->dtype, a->m, &st))) return st;
+    if (!(p->cfg = choose(h, a, &st))) return st;
     p->native = w->scale_dtype == x->dtype;
     p->stage_x = w->g_idx != NULL || (uintptr_t)x->data % 16 != 0 || x->ld % 8 != 0;
     p->mblocks = qb_cdiv(a->m, 16 * p->cfg->mt);

@@ -1,0 +1,572 @@
+/* test_tuning.c - tuning files on the CPU backend (docs/TUNING.md): valid
+ * files load, are queried and looked up by M bucket; every malformed class
+ * is rejected with INVALID_VALUE and a mismatched header with
+ * ARCH_MISMATCH, leaving the handle's previous rows untouched; the writer's
+ * output reads back identically; $QBLAS_TUNING_FILE fails qblas_create
+ * loudly. Tolerances: none; every comparison here is exact (text, integers,
+ * and times that are multiples of 0.001 us, which the file stores exactly
+ * as <us>.<3 digits> and the parser turns back into the same double). */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, setenv */
+#include <unistd.h>
+
+#include "qb_test.h"
+#include "core/tuning.h"
+
+/* A valid CPU file of 3 rows (library version filled in). */
+static const char base_fmt[] = "qblas-tuning 1\n"
+                               "# comment lines and blank lines are allowed anywhere\n"
+                               "library %s\n"
+                               "device cpu\n"
+                               "cc 0\n"
+                               "sms 0\n"
+                               "driver none\n"
+                               "\n"
+                               "runtime none\n"
+                               "gemm w4a16 f16 1 16 4096 4096 cpu_ref_w4a16 - 10.000\n"
+                               "gemm w4a16 f16 17 64 4096 4096 cpu_ref_w4a16 mt=1,stages=4 20.000\n"
+                               "gemm int8 i8 1 4096 1024 512 cpu_ref_int8 - 5.500\n"
+                               "end 3\n";
+
+static char *base_text(size_t *len)
+{
+    char *t = qbt_alloc(sizeof base_fmt + 64);
+    int n = snprintf(t, sizeof base_fmt + 64, base_fmt, qblas_get_version_string());
+    ck_assert(n > 0 && (size_t)n < sizeof base_fmt + 64);
+    *len = (size_t)n;
+    return t;
+}
+
+/* base with the first occurrence of `from` replaced by `to` (lengths given:
+ * `to` may hold NUL bytes). */
+static char *mutate(const char *from, const char *to, size_t to_len, size_t *len)
+{
+    size_t blen;
+    char *base = base_text(&blen);
+    const char *at = strstr(base, from);
+    ck_assert_msg(at != NULL, "mutation '%s' does not apply", from);
+    size_t pre = (size_t)(at - base), from_len = strlen(from);
+    *len = blen - from_len + to_len;
+    char *t = qbt_alloc(*len + 1);
+    memcpy(t, base, pre);
+    memcpy(t + pre, to, to_len);
+    memcpy(t + pre + to_len, at + from_len, blen - pre - from_len);
+    qbt_free(base);
+    return t;
+}
+
+static qblas_handle_t loaded_handle(void)
+{
+    qblas_handle_t h = qbt_cpu();
+    size_t len;
+    char *t = base_text(&len);
+    QBT_OK(qblas_tuning_load_buffer(h, t, len));
+    qbt_free(t);
+    return h;
+}
+
+static void all_rows(qblas_handle_t h, qblas_tuning_row_t **rows, size_t *n)
+{
+    QBT_OK(qblas_tuning_row_count(h, n));
+    *rows = calloc(*n ? *n : 1, sizeof **rows);
+    for (size_t i = 0; i < *n; i++) QBT_OK(qblas_tuning_get_row(h, i, &(*rows)[i]));
+}
+
+static bool same_rows(const qblas_tuning_row_t *a, const qblas_tuning_row_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i].format != b[i].format || a[i].act != b[i].act || a[i].m_min != b[i].m_min ||
+            a[i].m_max != b[i].m_max || a[i].n != b[i].n || a[i].k != b[i].k || strcmp(a[i].kernel, b[i].kernel) ||
+            strcmp(a[i].config, b[i].config) || a[i].time_us != b[i].time_us)
+            return false;
+    return true;
+}
+
+START_TEST(valid_file_loads_and_is_queried)
+{
+    qblas_handle_t h = loaded_handle();
+    qblas_tuning_row_t *rows;
+    size_t n;
+    all_rows(h, &rows, &n);
+    ck_assert_uint_eq(n, 3);
+    /* canonical order: format (w4a16 = 1 before int8 = 2), then m_min */
+    ck_assert_int_eq(rows[0].format, QBLAS_WFORMAT_W4A16);
+    ck_assert_int_eq(rows[0].act, QBLAS_DTYPE_F16);
+    ck_assert(rows[0].m_min == 1 && rows[0].m_max == 16 && rows[0].n == 4096 && rows[0].k == 4096);
+    ck_assert_str_eq(rows[0].kernel, "cpu_ref_w4a16");
+    ck_assert_str_eq(rows[0].config, "-");
+    ck_assert(rows[0].time_us == 10.0);
+    ck_assert_str_eq(rows[1].config, "mt=1,stages=4");
+    ck_assert(rows[1].m_min == 17 && rows[1].m_max == 64 && rows[1].time_us == 20.0);
+    ck_assert_int_eq(rows[2].format, QBLAS_WFORMAT_INT8);
+    ck_assert(rows[2].time_us == 5.5);
+    free(rows);
+    ck_assert_str_eq(qblas_last_error(h), "");
+
+    qblas_tuning_row_t r;
+    void *snap = qbt_snapshot(&r, sizeof r);
+    QBT_STATUS(qblas_tuning_get_row(h, 3, &r), QBLAS_STATUS_INVALID_VALUE);
+    ck_assert(qbt_unchanged(&r, snap, sizeof r));
+    free(snap);
+
+    QBT_OK(qblas_tuning_clear(h));
+    QBT_OK(qblas_tuning_row_count(h, &n));
+    ck_assert_uint_eq(n, 0);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+/* The lookup the GPU dispatchers make: exact (format, act, n, k), M inside a bucket. */
+START_TEST(lookup_by_bucket)
+{
+    qblas_handle_t h = loaded_handle();
+    const qblas_wformat_t W = QBLAS_WFORMAT_W4A16;
+    for (int64_t m = 1; m <= 80; m++) {
+        const qblas_tuning_row_t *r = qb_tuning_find(h, W, QBLAS_DTYPE_F16, m, 4096, 4096);
+        if (m <= 16)
+            ck_assert(r && r->m_max == 16);
+        else if (m <= 64)
+            ck_assert(r && r->m_min == 17);
+        else
+            ck_assert(r == NULL);
+    }
+    ck_assert(qb_tuning_find(h, W, QBLAS_DTYPE_BF16, 8, 4096, 4096) == NULL);
+    ck_assert(qb_tuning_find(h, W, QBLAS_DTYPE_F16, 8, 4096, 4095) == NULL);
+    ck_assert(qb_tuning_find(h, W, QBLAS_DTYPE_F16, 8, 4097, 4096) == NULL);
+    ck_assert(qb_tuning_find(h, QBLAS_WFORMAT_INT8, QBLAS_DTYPE_I8, 4096, 1024, 512) != NULL);
+    ck_assert(qb_tuning_find(h, QBLAS_WFORMAT_INT8, QBLAS_DTYPE_I8, 4097, 1024, 512) == NULL);
+    QBT_OK(qblas_tuning_clear(h));
+    ck_assert(qb_tuning_find(h, W, QBLAS_DTYPE_F16, 8, 4096, 4096) == NULL);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+/* Each malformed class: INVALID_VALUE, a reason, the previous rows kept. */
+typedef struct {
+    const char *from, *to;
+    size_t to_len; /* 0: strlen(to) */
+} mutation;
+
+static const mutation malformed[] = {
+    {"qblas-tuning 1\n", "qblas-tuning 2\n"},           /* unknown format version */
+    {"qblas-tuning 1\n", "qblas-tuning 01\n"},          /* leading zero */
+    {"qblas-tuning 1\n", "qblas-tunin 1\n"},            /* wrong magic */
+    {"qblas-tuning 1\n", "qblas-tuning  1\n"},          /* double space */
+    {"cc 0\n", ""},                                     /* missing header field */
+    {"cc 0\nsms 0\n", "sms 0\ncc 0\n"},                 /* header fields out of order */
+    {"cc 0\n", "cc 99999999999999999999999999\n"},      /* huge number */
+    {"cc 0\n", "cc -1\n"},                              /* sign */
+    {"cc 0\n", "cc 0x0\n"},                             /* not decimal */
+    {"cc 0\n", "cc 1001\n"},                            /* above the cc limit */
+    {"sms 0\n", "sms 100001\n"},                        /* above the sms limit */
+    {"sms 0\n", "sms\n"},                               /* no value */
+    {"device cpu\n", "device cpu \n"},                  /* trailing space */
+    {"device cpu\n", "device \n"},                      /* empty name */
+    {"device cpu\n", "device aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"}, /* 64 bytes */
+    {"driver none\n", "driver no/ne\n"},                /* character outside the token set */
+    {"driver none\n", "driver aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"}, /* 32 bytes */
+    {"runtime none\n", "runtime none\nruntime none\n"}, /* repeated header field */
+    {"end 3\n", "end 4\n"},                             /* wrong row count */
+    {"end 3\n", "end\n"},                               /* no row count */
+    {"end 3\n", ""},                                    /* no end line: truncated */
+    {"end 3\n", "end 3\ngemm int8 i8 1 1 1 1 cpu_ref_int8 - 1.000\n"}, /* text after end */
+    {"end 3\n", "end 3"},                               /* last line without '\n' */
+    {"end 3\n", "end 3\r\n"},                           /* CR */
+    {"cc 0\n", "cc\t0\n"},                              /* tab */
+    {"device cpu\n", "device c\0pu\n", 12},             /* embedded NUL */
+    {"device cpu\n", "device c\xc3\xa9pu\n"},           /* non-ASCII (valid UTF-8) */
+    {"device cpu\n", "device c\xff\xfepu\n"},           /* not UTF-8 at all */
+    {"gemm int8", "gemm  int8"},                        /* double space in a row */
+    {" 5.500\n", " 5.500 \n"},                          /* trailing space */
+    {" 5.500\n", "\n"},                                 /* 9 fields */
+    {" 5.500\n", " 5.500 x\n"},                         /* 11 fields */
+    {"gemm int8", "gemv int8"},                         /* unknown operation */
+    {"gemm int8", "gemm int9"},                         /* unknown format */
+    {"int8 i8", "int8 f16"},                            /* activation not allowed for the format */
+    {"int8 i8", "int8 I8"},                             /* dtype names are lower case */
+    {"i8 1 4096", "i8 0 4096"},                         /* m_min 0 */
+    {"i8 1 4096", "i8 4097 4096"},                      /* m_max < m_min */
+    {"1024 512", "2147483648 512"},                     /* n above 2^31-1 */
+    {"1024 512", "1024 0"},                             /* k 0 */
+    {"1024 512", "1024 512.0"},                         /* k not an integer */
+    {"cpu_ref_int8 -", "cpu_ref-int8 -"},               /* kernel character */
+    {"cpu_ref_int8 -", "cpu_ref_int8 a/b"},             /* config character */
+    {" 5.500\n", " 5.5\n"},                             /* time needs 3 decimals */
+    {" 5.500\n", " 5\n"},
+    {" 5.500\n", " 0.000\n"},                           /* zero time */
+    {" 5.500\n", " -5.500\n"},
+    {" 5.500\n", " 1e3.000\n"},
+    {" 5.500\n", " 1000000000.000\n"},                  /* 10^9 us */
+    {" 5.500\n", " 5.5.0\n"},
+    {"end 3\n", "gemm int8 i8 1 4096 1024 512 cpu_ref_int8 - 5.500\nend 4\n"}, /* duplicate row */
+    {"end 3\n", "gemm w4a16 f16 64 100 4096 4096 cpu_ref_w4a16 - 1.000\nend 4\n"}, /* overlapping M */
+    {"end 3\n", "gemm w4a16 f16 1 1 4096 4096 cpu_ref_w4a16 - 1.000\nend 4\n"},    /* inside a bucket */
+    {"cpu_ref_int8 -", "cpu_ref_w4a16 -"},              /* a kernel of another format */
+    {"cpu_ref_int8 -", "w4a16_f16_sm90a_mma_m16n256k64_s6 -"}, /* not a CPU kernel */
+};
+
+START_TEST(malformed_rejected_and_rows_kept)
+{
+    qblas_handle_t h = loaded_handle();
+    qblas_tuning_row_t *before, *after;
+    size_t nb, na;
+    all_rows(h, &before, &nb);
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+        const mutation *mu = &malformed[i];
+        size_t len;
+        char *t = mutate(mu->from, mu->to, mu->to_len ? mu->to_len : strlen(mu->to), &len);
+        qblas_status_t st = qblas_tuning_load_buffer(h, t, len);
+        ck_assert_msg(st == QBLAS_STATUS_INVALID_VALUE, "case %zu ('%s' -> '%s'): %s", i, mu->from, mu->to,
+                      qblas_status_string(st));
+        ck_assert_msg(strlen(qblas_last_error(h)) > 0, "case %zu leaves no reason", i);
+        all_rows(h, &after, &na);
+        ck_assert_msg(na == nb && same_rows(before, after, nb), "case %zu changed the rows", i);
+        free(after);
+        qbt_free(t);
+    }
+    free(before);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+/* Limits: overlong lines, more than 4096 rows, more than 2 MiB. */
+START_TEST(limits_rejected)
+{
+    qblas_handle_t h = loaded_handle();
+    char line[300];
+    memset(line, 'x', sizeof line);
+    line[0] = '#';
+    line[255] = '\n'; /* a comment of 255 bytes: at the limit */
+    size_t len;
+    char *t, ok[300];
+    snprintf(ok, sizeof ok, "cc 0\n%.256s", line);
+    t = mutate("cc 0\n", ok, strlen(ok), &len);
+    QBT_OK(qblas_tuning_load_buffer(h, t, len));
+    qbt_free(t);
+    line[255] = 'x';
+    line[256] = '\n'; /* 256 bytes: one too many */
+    snprintf(ok, sizeof ok, "cc 0\n%.257s", line);
+    t = mutate("cc 0\n", ok, strlen(ok), &len);
+    QBT_STATUS(qblas_tuning_load_buffer(h, t, len), QBLAS_STATUS_INVALID_VALUE);
+    qbt_free(t);
+
+    /* 4097 rows of distinct M buckets */
+    size_t cap = 4097 * 80 + 512, n = 0;
+    char *big = qbt_alloc(cap);
+    n += (size_t)snprintf(big + n, cap - n, "qblas-tuning 1\nlibrary %s\ndevice cpu\ncc 0\nsms 0\ndriver none\n"
+                          "runtime none\n", qblas_get_version_string());
+    for (int i = 1; i <= 4097; i++)
+        n += (size_t)snprintf(big + n, cap - n, "gemm int8 i8 %d %d 8 8 cpu_ref_int8 - 1.000\n", i, i);
+    size_t rows_end = n;
+    n += (size_t)snprintf(big + n, cap - n, "end 4097\n");
+    QBT_STATUS(qblas_tuning_load_buffer(h, big, n), QBLAS_STATUS_INVALID_VALUE);
+    /* 4096 rows load */
+    char *last = big + rows_end - 1;
+    while (last[-1] != '\n') last--;
+    n = (size_t)(last - big);
+    n += (size_t)snprintf(big + n, cap - n, "end 4096\n");
+    QBT_OK(qblas_tuning_load_buffer(h, big, n));
+    size_t rows;
+    QBT_OK(qblas_tuning_row_count(h, &rows));
+    ck_assert_uint_eq(rows, 4096);
+    const qblas_tuning_row_t *found = qb_tuning_find(h, QBLAS_WFORMAT_INT8, QBLAS_DTYPE_I8, 4000, 8, 8);
+    ck_assert(found != NULL && found->m_min == 4000);
+    qbt_free(big);
+
+    /* over 2 MiB of comments */
+    size_t huge = (size_t)QBLAS_TUNING_MAX_BYTES + 1;
+    char *hb = qbt_alloc(huge);
+    memset(hb, '\n', huge);
+    QBT_STATUS(qblas_tuning_load_buffer(h, hb, huge), QBLAS_STATUS_INVALID_VALUE);
+    QBT_OK(qblas_tuning_row_count(h, &rows));
+    ck_assert_uint_eq(rows, 4096);
+    qbt_free(hb);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+/* Every proper prefix of a valid file is rejected (a truncated file never loads). */
+START_TEST(truncated_never_loads)
+{
+    qblas_handle_t h = qbt_cpu();
+    size_t len;
+    char *t = base_text(&len);
+    for (size_t cut = 0; cut < len; cut++) {
+        char *p = qbt_alloc(cut ? cut : 1);
+        memcpy(p, t, cut);
+        QBT_STATUS(qblas_tuning_load_buffer(h, p, cut), QBLAS_STATUS_INVALID_VALUE);
+        qbt_free(p);
+    }
+    QBT_OK(qblas_tuning_load_buffer(h, t, len));
+    qbt_free(t);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+/* Well-formed, other device or library: ARCH_MISMATCH, nothing kept. */
+START_TEST(header_mismatch_rejected_whole)
+{
+    static const char *const swaps[][2] = {
+        {"device cpu\n", "device NVIDIA H100 80GB HBM3\n"},
+        {"cc 0\n", "cc 90\n"},
+        {"sms 0\n", "sms 132\n"},
+    };
+    qblas_handle_t h = loaded_handle();
+    qblas_tuning_row_t *before, *after;
+    size_t nb, na, len;
+    all_rows(h, &before, &nb);
+    for (size_t i = 0; i < 4; i++) {
+        char *t;
+        if (i < 3) {
+            t = mutate(swaps[i][0], swaps[i][1], strlen(swaps[i][1]), &len);
+        } else {
+            char lib[64];
+            snprintf(lib, sizeof lib, "library %s\n", qblas_get_version_string());
+            t = mutate(lib, "library 99.0.0\n", 15, &len);
+        }
+        QBT_STATUS(qblas_tuning_load_buffer(h, t, len), QBLAS_STATUS_ARCH_MISMATCH);
+        ck_assert(strlen(qblas_last_error(h)) > 0);
+        all_rows(h, &after, &na);
+        ck_assert(na == nb && same_rows(before, after, nb));
+        free(after);
+        qbt_free(t);
+    }
+    /* driver and runtime are recorded, not matched */
+    char *t = mutate("driver none\n", "driver 12.4\n", 12, &len);
+    QBT_OK(qblas_tuning_load_buffer(h, t, len));
+    qbt_free(t);
+    free(before);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+static const qblas_wformat_t fmts[] = {QBLAS_WFORMAT_W4A16, QBLAS_WFORMAT_INT8, QBLAS_WFORMAT_FP8,
+                                       QBLAS_WFORMAT_W4A8, QBLAS_WFORMAT_SPARSE24};
+static const qblas_dtype_t acts_of[][3] = {
+    {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16, QBLAS_DTYPE_F16}, {QBLAS_DTYPE_I8, QBLAS_DTYPE_I8, QBLAS_DTYPE_I8},
+    {QBLAS_DTYPE_E4M3, QBLAS_DTYPE_E5M2, QBLAS_DTYPE_E4M3FNUZ}, {QBLAS_DTYPE_I8, QBLAS_DTYPE_I8, QBLAS_DTYPE_I8},
+    {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16, QBLAS_DTYPE_E4M3}};
+static const char *const cpu_names[] = {"cpu_ref_w4a16", "cpu_ref_int8", "cpu_ref_fp8", "cpu_ref_w4a8",
+                                        "cpu_ref_sparse24"};
+
+/* Random rows: buckets of one key are consecutive, disjoint M ranges. */
+static size_t random_rows(qbt_rng *r, qblas_tuning_row_t *rows, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap) {
+        int f = (int)qbt_int(r, 0, 4);
+        qblas_tuning_row_t base = {.format = fmts[f], .act = acts_of[f][qbt_int(r, 0, 2)],
+                                   .n = qbt_int(r, 1, 2147483647), .k = qbt_int(r, 1, 65536)};
+        int64_t m = 1;
+        for (int b = (int)qbt_int(r, 1, 4); b > 0 && n < cap && m <= 2147483647 - 8192; b--) {
+            qblas_tuning_row_t row = base;
+            row.m_min = m;
+            row.m_max = m + qbt_int(r, 0, 4096);
+            m = row.m_max + 1 + qbt_int(r, 0, 3);
+            snprintf(row.kernel, sizeof row.kernel, "%s", cpu_names[f]);
+            snprintf(row.config, sizeof row.config, "mt=%d,stages=%d", (int)qbt_int(r, 1, 4), (int)qbt_int(r, 2, 8));
+            row.time_us = (double)qbt_int(r, 1, 999999999999LL) / 1000.0;
+            rows[n++] = row;
+        }
+    }
+    return n;
+}
+
+/* writer -> loader -> rows -> writer: identical rows, identical bytes. */
+START_TEST(round_trip)
+{
+    qbt_rng r = qbt_rng_make(7);
+    qblas_handle_t h = qbt_cpu();
+    qblas_tuning_header_t hd;
+    QBT_OK(qblas_tuning_device(h, &hd));
+    ck_assert_str_eq(hd.device, "cpu");
+    ck_assert_str_eq(hd.library, qblas_get_version_string());
+    ck_assert(hd.cc == 0 && hd.sms == 0);
+    for (int trial = 0; trial < 20; trial++) {
+        size_t want = (size_t)qbt_int(&r, 0, trial < 19 ? 40 : QBLAS_TUNING_MAX_ROWS);
+        qblas_tuning_row_t *rows = calloc(want ? want : 1, sizeof *rows);
+        size_t n = random_rows(&r, rows, want), len1, len2;
+        size_t cap = 256 * (n + 16);
+        char *t1 = qbt_alloc(cap), *t2 = qbt_alloc(cap);
+        QBT_OK(qblas_tuning_write(&hd, rows, n, t1, cap, &len1));
+        ck_assert_uint_eq(strlen(t1), len1);
+        QBT_OK(qblas_tuning_load_buffer(h, t1, len1));
+        qblas_tuning_row_t *got;
+        size_t ng;
+        all_rows(h, &got, &ng);
+        ck_assert_uint_eq(ng, n);
+        /* the file's rows come back in canonical order: compare as sets via the sorted copy */
+        QBT_OK(qblas_tuning_write(&hd, got, ng, t2, cap, &len2));
+        QBT_OK(qblas_tuning_load_buffer(h, t2, len2));
+        qblas_tuning_row_t *again;
+        size_t na;
+        all_rows(h, &again, &na);
+        ck_assert(na == ng && same_rows(got, again, ng));
+        for (size_t i = 0; i < n; i++) { /* every written row is found, equal, by lookup */
+            const qblas_tuning_row_t *f = qb_tuning_find(h, rows[i].format, rows[i].act, rows[i].m_max, rows[i].n,
+                                                         rows[i].k);
+            ck_assert(f && same_rows(f, &rows[i], 1));
+        }
+        /* written again from the loaded rows: the same bytes */
+        char *t3 = qbt_alloc(cap);
+        size_t len3;
+        QBT_OK(qblas_tuning_write(&hd, again, na, t3, cap, &len3));
+        ck_assert(len3 == len2 && memcmp(t2, t3, len2) == 0);
+        qbt_free(t1), qbt_free(t2), qbt_free(t3);
+        free(rows), free(got), free(again);
+    }
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+START_TEST(writer_rejects_bad_fields)
+{
+    qblas_handle_t h = qbt_cpu();
+    qblas_tuning_header_t hd;
+    QBT_OK(qblas_tuning_device(h, &hd));
+    qblas_tuning_row_t good = {.format = QBLAS_WFORMAT_W4A16, .act = QBLAS_DTYPE_BF16, .m_min = 1, .m_max = 8,
+                               .n = 64, .k = 64, .kernel = "cpu_ref_w4a16", .config = "-", .time_us = 1.25};
+    enum { CAP = 4096 };
+    char *buf = qbt_alloc(CAP);
+    void *snap = qbt_snapshot(buf, CAP);
+    size_t len = 0;
+    qblas_tuning_row_t rows[2] = {good, good};
+    for (int c = 0; c < 11; c++) {
+        qblas_tuning_header_t hh = hd;
+        qblas_tuning_row_t r = good;
+        switch (c) {
+        case 0: r.act = QBLAS_DTYPE_I8; break;
+        case 1: r.m_max = 0; break;
+        case 2: r.n = 2147483648LL; break;
+        case 3: snprintf(r.kernel, sizeof r.kernel, "bad name"); break;
+        case 4: r.config[0] = '\0'; break;
+        case 5: r.time_us = NAN; break;
+        case 6: r.time_us = 0.0004; break;
+        case 7: snprintf(hh.device, sizeof hh.device, " cpu"); break;
+        case 8: hh.cc = -1; break;
+        case 9: snprintf(hh.driver, sizeof hh.driver, "a b"); break;
+        default: r.format = (qblas_wformat_t)9; break;
+        }
+        QBT_STATUS(qblas_tuning_write(&hh, &r, 1, buf, CAP, &len), QBLAS_STATUS_INVALID_VALUE);
+    }
+    QBT_STATUS(qblas_tuning_write(&hd, rows, 2, buf, CAP, &len), QBLAS_STATUS_INVALID_VALUE); /* overlap */
+    QBT_STATUS(qblas_tuning_write(&hd, rows, 1, buf, 100, &len), QBLAS_STATUS_INVALID_VALUE); /* too small */
+    ck_assert(len > 100);
+    QBT_STATUS(qblas_tuning_write(&hd, rows, 1, buf, len, &len), QBLAS_STATUS_INVALID_VALUE); /* no room for NUL */
+    ck_assert(qbt_unchanged(buf, snap, CAP));
+    QBT_OK(qblas_tuning_write(&hd, rows, 1, buf, len + 1, &len));
+    ck_assert(strstr(buf, " 1.250\n") != NULL);
+    QBT_OK(qblas_tuning_write(&hd, NULL, 0, buf, CAP, &len)); /* a file of no rows is valid */
+    QBT_OK(qblas_tuning_load_buffer(h, buf, len));
+    free(snap);
+    qbt_free(buf);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+    qblas_handle_t h = qbt_cpu();
+    size_t n;
+    const char *names[4];
+    QBT_STATUS(qblas_tuning_load_buffer(NULL, "x", 1), QBLAS_STATUS_INVALID_VALUE);
+    QBT_STATUS(qblas_tuning_load_buffer(h, NULL, 10), QBLAS_STATUS_INVALID_VALUE);
+    QBT_STATUS(qblas_tuning_load_file(h, NULL), QBLAS_STATUS_INVALID_VALUE);
+    QBT_STATUS(qblas_tuning_load_file(h, "/nonexistent/qblas/tuning.txt"), QBLAS_STATUS_INVALID_VALUE);
+    ck_assert(strstr(qblas_last_error(h), "/nonexistent/qblas/tuning.txt") != NULL);
+    QBT_STATUS(qblas_tuning_clear(NULL), QBLAS_STATUS_INVALID_VALUE);
+    QBT_STATUS(qblas_tuning_row_count(h, NULL), QBLAS_STATUS_INVALID_VALUE);
+    QBT_STATUS(qblas_tuning_get_row(h, 0, NULL), QBLAS_STATUS_INVALID_VALUE);
+    QBT_STATUS(qblas_tuning_device(h, NULL), QBLAS_STATUS_INVALID_VALUE);
+    QBT_STATUS(qblas_tuning_kernels(h, QBLAS_WFORMAT_W4A16, QBLAS_DTYPE_F16, NULL, 4, &n), QBLAS_STATUS_INVALID_VALUE);
+    QBT_STATUS(qblas_tuning_kernels(h, (qblas_wformat_t)0, QBLAS_DTYPE_F16, names, 4, &n), QBLAS_STATUS_INVALID_VALUE);
+    /* the CPU: one kernel per format */
+    QBT_OK(qblas_tuning_kernels(h, QBLAS_WFORMAT_W4A16, QBLAS_DTYPE_BF16, names, 4, &n));
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(names[0], "cpu_ref_w4a16");
+    QBT_OK(qblas_tuning_kernels(h, QBLAS_WFORMAT_FP8, QBLAS_DTYPE_E5M2, NULL, 0, &n));
+    ck_assert_uint_eq(n, 1);
+    QBT_OK(qblas_tuning_kernels(h, QBLAS_WFORMAT_W4A16, QBLAS_DTYPE_I8, names, 4, &n));
+    ck_assert_uint_eq(n, 0);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+static char *write_temp(const char *text, size_t len)
+{
+    static const char tmpl[] = "/tmp/qblas_tuning_XXXXXX";
+    char *path = malloc(sizeof tmpl);
+    memcpy(path, tmpl, sizeof tmpl);
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    ck_assert(write(fd, text, len) == (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+/* The file API and $QBLAS_TUNING_FILE: a file that does not load fails qblas_create. */
+START_TEST(file_and_environment)
+{
+    size_t len, bad_len;
+    char *t = base_text(&len), *bad = mutate("end 3\n", "end 2\n", 6, &bad_len);
+    char *mis = NULL;
+    size_t mis_len;
+    mis = mutate("sms 0\n", "sms 132\n", 8, &mis_len);
+    char *good_path = write_temp(t, len), *bad_path = write_temp(bad, bad_len), *mis_path = write_temp(mis, mis_len);
+    qblas_handle_t h = qbt_cpu();
+    size_t rows;
+    QBT_OK(qblas_tuning_load_file(h, good_path));
+    QBT_OK(qblas_tuning_row_count(h, &rows));
+    ck_assert_uint_eq(rows, 3);
+    QBT_STATUS(qblas_tuning_load_file(h, bad_path), QBLAS_STATUS_INVALID_VALUE);
+    QBT_OK(qblas_tuning_row_count(h, &rows));
+    ck_assert_uint_eq(rows, 3);
+    QBT_OK(qblas_destroy(h));
+
+    qblas_handle_t e = NULL;
+    ck_assert(setenv("QBLAS_TUNING_FILE", good_path, 1) == 0);
+    QBT_OK(qblas_create(&e, QBLAS_BACKEND_CPU, 0));
+    QBT_OK(qblas_tuning_row_count(e, &rows));
+    ck_assert_uint_eq(rows, 3);
+    QBT_OK(qblas_destroy(e));
+
+    ck_assert(setenv("QBLAS_TUNING_FILE", bad_path, 1) == 0);
+    e = (qblas_handle_t)&rows; /* must come back NULL */
+    QBT_STATUS(qblas_create(&e, QBLAS_BACKEND_CPU, 0), QBLAS_STATUS_INVALID_VALUE);
+    ck_assert(e == NULL);
+    ck_assert(strstr(qblas_last_error(NULL), "QBLAS_TUNING_FILE") != NULL);
+    ck_assert(strstr(qblas_last_error(NULL), "end 2") != NULL);
+
+    ck_assert(setenv("QBLAS_TUNING_FILE", mis_path, 1) == 0);
+    QBT_STATUS(qblas_create(&e, QBLAS_BACKEND_CPU, 0), QBLAS_STATUS_ARCH_MISMATCH);
+    ck_assert(e == NULL);
+
+    ck_assert(setenv("QBLAS_TUNING_FILE", "", 1) == 0); /* empty: not set */
+    QBT_OK(qblas_create(&e, QBLAS_BACKEND_CPU, 0));
+    QBT_OK(qblas_tuning_row_count(e, &rows));
+    ck_assert_uint_eq(rows, 0);
+    QBT_OK(qblas_destroy(e));
+    unsetenv("QBLAS_TUNING_FILE");
+
+    unlink(good_path), unlink(bad_path), unlink(mis_path);
+    free(good_path), free(bad_path), free(mis_path);
+    qbt_free(t), qbt_free(bad), qbt_free(mis);
+}
+END_TEST
+
+Suite *qbt_suite(void)
+{
+    Suite *s = suite_create("tuning");
+    TCase *tc = tcase_create("tuning");
+    tcase_add_test(tc, valid_file_loads_and_is_queried);
+    tcase_add_test(tc, lookup_by_bucket);
+    tcase_add_test(tc, malformed_rejected_and_rows_kept);
+    tcase_add_test(tc, limits_rejected);
+    tcase_add_test(tc, truncated_never_loads);
+    tcase_add_test(tc, header_mismatch_rejected_whole);
+    tcase_add_test(tc, round_trip);
+    tcase_add_test(tc, writer_rejects_bad_fields);
+    tcase_add_test(tc, bad_arguments);
+    tcase_add_test(tc, file_and_environment);
+    suite_add_tcase(s, tc);
+    return s;
+}
