@@ -483,6 +483,20 @@ static int make_gemm_io(qbb_problem_t *p, char *err, size_t err_len)
     return QBB_OK;
 }
 
+/* Keep the kernel name a query gave, and grow the problem's workspace to
+ * what it needs (kept across M: the largest so far). */
+static int adopt_plan(qbb_problem_t *p, const qblas_kernel_info_t *info, char *err, size_t err_len)
+{
+    snprintf(p->kernel, sizeof p->kernel, "%s", info->kernel_name);
+    if (info->workspace_bytes > p->ws_bytes) {
+        qbb_free(p->env, p->ws);
+        p->ws = qbb_alloc(p->env, info->workspace_bytes);
+        p->ws_bytes = p->ws ? info->workspace_bytes : 0;
+        if (!p->ws) return qbb_err(err, err_len, QBB_ERROR, "cannot allocate %zu bytes of workspace", info->workspace_bytes);
+    }
+    return QBB_OK;
+}
+
 /* Query the call for m rows; grow the workspace when it needs more. */
 static int gemm_prepare(qbb_problem_t *p, int64_t m, char *err, size_t err_len)
 {
@@ -492,14 +506,7 @@ static int gemm_prepare(qbb_problem_t *p, int64_t m, char *err, size_t err_len)
     if (st != QBLAS_STATUS_SUCCESS)
         return qbb_err(err, err_len, st == QBLAS_STATUS_NOT_SUPPORTED ? QBB_SKIP : QBB_ERROR, "qblas_gemm_query: %s (%s)",
                        qblas_status_string(st), qblas_last_error(p->env->h));
-    snprintf(p->kernel, sizeof p->kernel, "%s", info.kernel_name);
-    if (info.workspace_bytes > p->ws_bytes) {
-        qbb_free(p->env, p->ws);
-        p->ws = qbb_alloc(p->env, info.workspace_bytes);
-        p->ws_bytes = p->ws ? info.workspace_bytes : 0;
-        if (!p->ws) return qbb_err(err, err_len, QBB_ERROR, "cannot allocate %zu bytes of workspace", info.workspace_bytes);
-    }
-    return QBB_OK;
+    return adopt_plan(p, &info, err, err_len);
 }
 
 /* Paged KV cache of m_max sequences x n tokens, random contents, decode queries. */
@@ -562,14 +569,7 @@ static int attention_prepare(qbb_problem_t *p, int64_t m, char *err, size_t err_
     if (st != QBLAS_STATUS_SUCCESS)
         return qbb_err(err, err_len, st == QBLAS_STATUS_NOT_SUPPORTED ? QBB_SKIP : QBB_ERROR,
                        "qblas_attention_query: %s (%s)", qblas_status_string(st), qblas_last_error(p->env->h));
-    snprintf(p->kernel, sizeof p->kernel, "%s", info.kernel_name);
-    if (info.workspace_bytes > p->ws_bytes) {
-        qbb_free(p->env, p->ws);
-        p->ws = qbb_alloc(p->env, info.workspace_bytes);
-        p->ws_bytes = p->ws ? info.workspace_bytes : 0;
-        if (!p->ws) return qbb_err(err, err_len, QBB_ERROR, "cannot allocate %zu bytes of workspace", info.workspace_bytes);
-    }
-    return QBB_OK;
+    return adopt_plan(p, &info, err, err_len);
 }
 
 int qbb_problem_create(qbb_env_t *env, qbb_op_t op, int64_t m_max, int64_t n, int64_t k, qbb_problem_t **out,
