@@ -37,7 +37,7 @@ def load(path):
             "op": op, "shape": shape, "m": int(b.get("M", 0)),
             "us": b["real_time"] * scale, "tflops": b.get("TFLOPs", 0.0),
             "gbps": b.get("GBps", 0.0), "bw": b.get("bw_frac", 0.0),
-            "ratio": b.get("ratio", 0.0), "kernel": kernel, "base": base,
+            "ratio": b.get("ratio"), "kernel": kernel, "base": base,
             "attention": shape.startswith("ctx"),
         })
     return ctx, rows, skipped
@@ -95,7 +95,8 @@ def charts(rows, path):
         return "charts skipped: matplotlib is not installed (apt-get install python3-matplotlib)"
     ops = OrderedDict()
     for r in rows:
-        if r["op"] != r["base"]:  # the baseline's own panel would be a flat 1
+        # the baseline's own panel would be a flat 1; a case whose baseline did not run has no ratio
+        if r["op"] != r["base"] and r["ratio"] is not None:
             ops.setdefault(r["op"], []).append(r)
     if not ops:
         return "charts skipped: no case with a baseline to compare against"
