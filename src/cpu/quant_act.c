@@ -5,11 +5,14 @@
  * caller-given scale (PER_TENSOR). Ranges (amax, min, max) look at finite
  * values only, so one inf or NaN does not wipe out a row's resolution; inf
  * then saturates and NaN becomes 0 (int8) or NaN (fp8). The formulas are
- * the ones docs/FORMATS.md states, evaluated in f32 in that order.
+ * the ones docs/FORMATS.md states, evaluated in f32 in that order; the
+ * per-element math is src/common/qblas_quant_math.h, which the GPU kernels
+ * share, so their results match these bit for bit.
  */
 #include <stdlib.h>
 
 #include "cpu_internal.h"
+#include "../common/qblas_quant_math.h"
 
 typedef struct {
     const qb_qact_args *a;
@@ -17,43 +20,36 @@ typedef struct {
     float tensor_scale; /* PER_TENSOR: the caller's scale */
 } qact_ctx;
 
-/* A zero scale (all-zero span, or underflow) would divide by zero and an
- * infinite one (a range beyond FLT_MAX) would zero every code: use 1. */
-static float usable(float s) { return s == 0.0f || isinf(s) ? 1.0f : s; }
-
 /* Largest code magnitude the symmetric scale maps amax onto. */
-static float qmax_of(qblas_dtype_t t) { return t == QBLAS_DTYPE_I8 ? 127.0f : qb_fp8_max(t); }
+static float qmax_of(qblas_dtype_t t) { return t == QBLAS_DTYPE_I8 ? QB_QACT_I8_QMAX : qb_fp8_max(t); }
 
 /* Symmetric quantization of n values with scale s: i8 codes or fp8 codes. */
 static void quant_span(qblas_dtype_t t, const float *x, int64_t n, float s, uint8_t *q)
 {
     if (t == QBLAS_DTYPE_I8) {
-        for (int64_t i = 0; i < n; i++) ((int8_t *)q)[i] = (int8_t)qb_round_clamp(x[i] / s, -127, 127);
+        for (int64_t i = 0; i < n; i++) ((int8_t *)q)[i] = qb_qact_i8_sym(x[i], s);
         return;
     }
     qb_fp8_fmt f = qb_fp8_fmt_of(t);
-    for (int64_t i = 0; i < n; i++) q[i] = qb_fp8_encode(x[i] / s, f);
+    for (int64_t i = 0; i < n; i++) q[i] = qb_qact_fp8(x[i], s, f);
 }
 
 /* Dynamic symmetric span: scale from its own amax, returned for the caller to store. */
 static float quant_span_dynamic(qblas_dtype_t t, const float *x, int64_t n, uint8_t *q)
 {
-    float s = usable(qb_finite_amax(x, n) / qmax_of(t));
+    float s = qb_qact_sym_scale(qb_finite_amax(x, n), qmax_of(t));
     quant_span(t, x, n, s, q);
     return s;
 }
 
-/* Asymmetric int8 row: [min(lo, 0), max(hi, 0)] onto -128..127 with zero
- * point z. Widening the range to hold 0 keeps z inside int8 (the GEMM's
- * zero points are i8 values) for rows that are all positive or negative. */
+/* Asymmetric int8 row: [min(lo, 0), max(hi, 0)] onto -128..127 with zero point z. */
 static void quant_row_asym(const float *x, int64_t n, int8_t *q, float *scale, int32_t *zero)
 {
-    float lo, hi;
+    float lo, hi, s;
+    int32_t z;
     qb_finite_minmax(x, n, &lo, &hi);
-    lo = fminf(lo, 0.0f), hi = fmaxf(hi, 0.0f);
-    float s = usable((hi - lo) / 255.0f);
-    int32_t z = qb_round_clamp(-128.0f - lo / s, -128, 127);
-    for (int64_t i = 0; i < n; i++) q[i] = (int8_t)qb_round_clamp(rintf(x[i] / s) + (float)z, -128, 127);
+    qb_qact_asym_params(lo, hi, &s, &z);
+    for (int64_t i = 0; i < n; i++) q[i] = qb_qact_i8_asym(x[i], s, z);
     *scale = s;
     *zero = z;
 }

@@ -164,6 +164,7 @@ const qb_backend_ops qb_cuda_backend_ops = {
     .gemm = cuda_gemm,
     .prepack_size = cuda_prepack_size,
     .prepack = cuda_prepack,
-    /* activation quantization, attention and KV append: not in this backend
-     * yet (NULL: the core answers NOT_SUPPORTED) */
+    .quantize_act = qb_cuda_quantize_act,
+    /* attention and KV append: not in this backend yet (NULL: the core
+     * answers NOT_SUPPORTED) */
 };

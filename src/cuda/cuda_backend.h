@@ -75,4 +75,7 @@ qblas_status_t qb_cuda_w4a16_prepack_size(qblas_handle_t h, const qblas_weight_t
 qblas_status_t qb_cuda_w4a16_prepack(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
                                      qblas_weight_t *packed, void *stream);
 
+/* ---- activation quantization (cuda_quant_act.c) ---- */
+qblas_status_t qb_cuda_quantize_act(qblas_handle_t h, const qb_qact_args *a, void *stream);
+
 #endif /* QBLAS_CUDA_BACKEND_H */

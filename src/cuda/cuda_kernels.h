@@ -17,6 +17,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include "../common/qblas_numeric.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -86,6 +88,28 @@ cudaError_t qb_w4a16_gather_x(const void *x, long long ldx, const int32_t *perm,
                               cudaStream_t s);
 /* y = sum over splits of partial (+ bias), converted to y_dtype. */
 cudaError_t qb_w4a16_reduce(const qb_w4a16_kparams *p, cudaStream_t s);
+
+/* ---- activation quantization (quant_act.cu) ----
+ * One call of qblas_quantize_act, as validated by the core and the host side
+ * (cuda_quant_act.c). dtypes and mode are qblas_dtype_t / qblas_scale_mode_t
+ * values. PER_TENSOR: tensor_scale is the static scale, already read from
+ * scales[0] and checked (finite, > 0); the kernel writes q only. */
+typedef struct qb_qact_kparams {
+    const void *x;        /* [m][ldx] of x_dtype: F32, F16 or BF16 */
+    long long ldx;
+    void *q;              /* [m][ldq] one byte per code: I8 or an fp8 dtype */
+    long long ldq;
+    long long m, k;
+    int x_dtype, q_dtype, mode;
+    float *scales;        /* PER_ROW [m], BLOCK_1X128 [m][ceil(k/128)] (written) */
+    int32_t *zeros;       /* PER_ROW int8 asymmetric [m] (written), or NULL */
+    float tensor_scale;
+    float qmax;           /* largest code magnitude: 127 (int8) or the fp8 maximum */
+    qb_fp8_fmt fp8;       /* the fp8 format of q_dtype (unused for int8) */
+} qb_qact_kparams;
+
+/* Launch the kernel for p's mode on s; sms sizes the grid. */
+cudaError_t qb_qact_launch(const qb_qact_kparams *p, int sms, cudaStream_t s);
 
 #ifdef __cplusplus
 }
