@@ -87,7 +87,8 @@ static qblas_status_t cuda_init_state(qblas_handle_t h, qb_cuda_state *s)
     if (force && *force && !(s->forced = qb_cuda_w4a16_find(s->arch, force)))
         return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "QBLAS_CUDA_KERNEL=%s names no kernel of %s", force,
                        s->arch->name);
-    return qb_cuda_w4a16_init(h);
+    if ((st = qb_cuda_w4a16_init(h))) return st;
+    return qb_cuda_int8_init(h);
 }
 
 static qblas_status_t cuda_init(qblas_handle_t h)
@@ -110,8 +111,9 @@ static void cuda_fini(qblas_handle_t h)
 }
 
 /* Weight formats this backend has no kernels for yet: valid calls, NOT_SUPPORTED. */
-#define LATER(what) \
-    qb_fail(h, QBLAS_STATUS_NOT_SUPPORTED, "CUDA backend: %s is not supported in this version (its GEMM is W4A16)", what)
+#define LATER(what)                                                                                              \
+    qb_fail(h, QBLAS_STATUS_NOT_SUPPORTED,                                                                       \
+            "CUDA backend: %s is not supported in this version (its GEMMs are W4A16 and INT8)", what)
 
 static const char *format_name(qblas_wformat_t f)
 {
@@ -133,18 +135,31 @@ static qblas_status_t later_format(qblas_handle_t h, qblas_wformat_t f)
 
 static qblas_status_t cuda_gemm_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info)
 {
+    if (a->w->format == QBLAS_WFORMAT_INT8) return qb_cuda_int8_query(h, a, info);
     if (a->w->format != QBLAS_WFORMAT_W4A16) return later_format(h, a->w->format);
     return qb_cuda_w4a16_query(h, a, info);
 }
 
+qblas_status_t qb_cuda_on_device(qblas_handle_t h)
+{
+    int cur;
+    QB_CUDA_TRY(h, cudaGetDevice(&cur));
+    if (cur != qb_cuda(h)->device)
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "the handle belongs to CUDA device %d but device %d is current",
+                       qb_cuda(h)->device, cur);
+    return QBLAS_STATUS_SUCCESS;
+}
+
 static qblas_status_t cuda_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream)
 {
+    if (a->w->format == QBLAS_WFORMAT_INT8) return qb_cuda_int8_gemm(h, a, ws, ws_bytes, stream);
     if (a->w->format != QBLAS_WFORMAT_W4A16) return later_format(h, a->w->format);
     return qb_cuda_w4a16_gemm(h, a, ws, ws_bytes, stream);
 }
 
 static qblas_status_t cuda_prepack_size(qblas_handle_t h, const qblas_weight_t *w, size_t *bytes)
 {
+    if (w->format == QBLAS_WFORMAT_INT8) return qb_cuda_int8_prepack_size(h, w, bytes);
     if (w->format != QBLAS_WFORMAT_W4A16) return LATER("prepacking this weight format");
     return qb_cuda_w4a16_prepack_size(h, w, bytes);
 }
@@ -152,6 +167,7 @@ static qblas_status_t cuda_prepack_size(qblas_handle_t h, const qblas_weight_t *
 static qblas_status_t cuda_prepack(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
                                    qblas_weight_t *packed, void *stream)
 {
+    if (w->format == QBLAS_WFORMAT_INT8) return qb_cuda_int8_prepack(h, w, dst, dst_bytes, packed, stream);
     if (w->format != QBLAS_WFORMAT_W4A16) return LATER("prepacking this weight format");
     return qb_cuda_w4a16_prepack(h, w, dst, dst_bytes, packed, stream);
 }

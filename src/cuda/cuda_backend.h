@@ -1,6 +1,6 @@
 /* cuda_backend.h - the CUDA backend's host side (plain C): handle state,
- * the per-architecture kernel registry, CUDA error mapping, W4A16 entry
- * points. Kernels are reached only through cuda_kernels.h. */
+ * the per-architecture kernel registry, CUDA error mapping, the W4A16 and
+ * INT8 entry points. Kernels are reached only through cuda_kernels.h. */
 #ifndef QBLAS_CUDA_BACKEND_H
 #define QBLAS_CUDA_BACKEND_H
 
@@ -32,12 +32,21 @@ typedef struct qb_cuda_w4a16_cfg {
     int64_t max_m;        /* chosen for M <= max_m (the lists are ordered by it); -1: any M */
 } qb_cuda_w4a16_cfg;
 
+/* One W8A8 INT8 kernel configuration: 4 warps, block tile bm x bn, k64
+ * per stage (gemm_int8.cu builds exactly the registry's combinations). */
+typedef struct qb_cuda_int8_cfg {
+    const char *name;     /* what the "which kernel" queries report */
+    int bm, bn, stages;
+    int64_t max_m;        /* chosen for M <= max_m (the lists are ordered by it); -1: any M */
+} qb_cuda_int8_cfg;
+
 /* One architecture: the configurations it runs (its own and those it inherits). */
 typedef struct qb_cuda_arch {
     const char *name;    /* "sm_90a" */
     int cc_min, cc_max;  /* compute capabilities (major*10 + minor) it serves */
     const char *inherits; /* the architecture whose kernels it reuses, for documentation and errors */
     const qb_cuda_w4a16_cfg *const *w4a16; /* NULL-terminated */
+    const qb_cuda_int8_cfg *const *int8;   /* NULL-terminated */
 } qb_cuda_arch;
 
 const qb_cuda_arch *qb_cuda_arch_for(int cc);
@@ -53,6 +62,14 @@ static inline size_t qb_cuda_w4a16_smem(const qb_cuda_w4a16_cfg *c)
 {
     return (size_t)c->stages * QB_W4_STAGE_BYTES(c->mt);
 }
+static inline size_t qb_cuda_int8_smem(const qb_cuda_int8_cfg *c)
+{
+    return (size_t)c->stages * QB_I8_STAGE_BYTES(c->bm, c->bn);
+}
+/* The first INT8 configuration that covers M and fits in smem_optin; NULL: none. */
+const qb_cuda_int8_cfg *qb_cuda_int8_pick(const qb_cuda_arch *arch, int64_t m, int smem_optin);
+/* Largest dynamic shared memory any INT8 configuration of arch asks for. */
+size_t qb_cuda_int8_max_smem(const qb_cuda_arch *arch);
 
 /* ---- handle state ---- */
 typedef struct qb_cuda_state {
@@ -75,7 +92,18 @@ qblas_status_t qb_cuda_w4a16_prepack_size(qblas_handle_t h, const qblas_weight_t
 qblas_status_t qb_cuda_w4a16_prepack(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
                                      qblas_weight_t *packed, void *stream);
 
+/* ---- W8A8 INT8 (cuda_int8.c) ---- */
+qblas_status_t qb_cuda_int8_init(qblas_handle_t h); /* kernel attributes for this device */
+qblas_status_t qb_cuda_int8_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info);
+qblas_status_t qb_cuda_int8_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream);
+qblas_status_t qb_cuda_int8_prepack_size(qblas_handle_t h, const qblas_weight_t *w, size_t *bytes);
+qblas_status_t qb_cuda_int8_prepack(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
+                                    qblas_weight_t *packed, void *stream);
+
 /* ---- activation quantization (cuda_quant_act.c) ---- */
 qblas_status_t qb_cuda_quantize_act(qblas_handle_t h, const qb_qact_args *a, void *stream);
+
+/* The handle's device is the current one (CUDA calls act on the current device). */
+qblas_status_t qb_cuda_on_device(qblas_handle_t h);
 
 #endif /* QBLAS_CUDA_BACKEND_H */

@@ -111,6 +111,39 @@ typedef struct qb_qact_kparams {
 /* Launch the kernel for p's mode on s; sms sizes the grid. */
 cudaError_t qb_qact_launch(const qb_qact_kparams *p, int sms, cudaStream_t s);
 
+/* ---- W8A8 INT8 GEMM (gemm_int8.cu, int8_kernel.cuh) ----
+ * 4 warps per block, k64 per pipeline stage; block shapes BM x BN and
+ * pipeline depths are the registry's (cuda_registry.c). Requirements the
+ * host checked: k % 16 == 0; X and W rows 16-byte aligned. */
+#define QB_I8_THREADS 128
+#define QB_I8_BK 64
+#define QB_I8_STAGE_BYTES(bm, bn) (((bm) + (bn)) * QB_I8_BK) /* A rows then B rows, 64 bytes each */
+
+/* One INT8 GEMM launch. Scales, zero points, column sums and bias are
+ * device pointers. */
+typedef struct qb_int8_kparams {
+    const int8_t *x;        /* [m][ldx] */
+    long long ldx;
+    const int8_t *w;        /* [n][k], the canonical layout */
+    const float *sx, *sw;   /* [m] or [1]; [n] or [1] */
+    int sx_per_row, sw_per_row;
+    const int32_t *zx;      /* [m] activation zero points, or NULL */
+    const int32_t *colsum;  /* [n] sum_k W[n][k], when zx */
+    int m, n, k;
+    void *y;                /* output, y_dtype, leading dimension ldy */
+    long long ldy;
+    int y_dtype;
+    const void *bias;       /* [n] of y_dtype, or NULL */
+} qb_int8_kparams;
+
+/* Launch the (bm, bn, stages) configuration; cudaErrorInvalidValue if this
+ * build has no such kernel. grid = (m blocks, n blocks). */
+cudaError_t qb_int8_launch(int bm, int bn, int stages, const qb_int8_kparams *p, cudaStream_t s);
+/* Allow up to smem_max bytes of dynamic shared memory for every INT8 kernel. */
+cudaError_t qb_int8_prepare(int smem_max);
+/* out[n] = sum_k w[n][k] (rows of k bytes, k % 16 == 0, 16-byte aligned). */
+cudaError_t qb_int8_colsum(const int8_t *w, int n, int k, int32_t *out, cudaStream_t s);
+
 #ifdef __cplusplus
 }
 #endif

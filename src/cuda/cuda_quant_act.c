@@ -44,6 +44,8 @@ qblas_status_t qb_cuda_quantize_act(qblas_handle_t h, const qb_qact_args *a, voi
 {
     cudaStream_t s = (cudaStream_t)stream;
     const bool i8 = a->q_dtype == QBLAS_DTYPE_I8;
+    qblas_status_t st = qb_cuda_on_device(h);
+    if (st) return st;
     qb_qact_kparams p = {
         .x = a->x, .ldx = a->ldx, .q = a->q, .ldq = a->ldq, .m = a->m, .k = a->k,
         .x_dtype = (int)a->x_dtype, .q_dtype = (int)a->q_dtype, .mode = (int)a->mode,
@@ -51,10 +53,7 @@ qblas_status_t qb_cuda_quantize_act(qblas_handle_t h, const qb_qact_args *a, voi
         .qmax = i8 ? QB_QACT_I8_QMAX : qb_fp8_max(a->q_dtype),
         .fp8 = qb_fp8_fmt_of(i8 ? QBLAS_DTYPE_E4M3 : a->q_dtype),
     };
-    if (a->mode == QBLAS_SCALE_PER_TENSOR) {
-        qblas_status_t st = static_scale(h, a->scales, s, &p.tensor_scale);
-        if (st) return st;
-    }
+    if (a->mode == QBLAS_SCALE_PER_TENSOR && (st = static_scale(h, a->scales, s, &p.tensor_scale))) return st;
     QB_CUDA_TRY(h, qb_qact_launch(&p, qb_cuda(h)->sms, s));
     qb_set_kernel(h, kernel_name(a));
     return QBLAS_STATUS_SUCCESS;

@@ -14,6 +14,12 @@
  *
  * Every configuration: 4 warps, block tile n256 x k64 per stage, split-K
  * when the grid would not fill the GPU (cuda_w4a16.c plans it).
+ *
+ * W8A8 INT8 (mma.sync m16n8k32 s8, 4 warps, n128 x k64 per stage):
+ *   sm_80   m16 (M <= 16), m32 (M <= 32), m64 (any M), 4-stage pipelines.
+ *   sm_89   inherits sm_80's list.
+ *   sm_90a  own m16 with 6 stages (more bytes in flight for HBM3 at decode
+ *           sizes) and m128 with 3 stages for M > 256; sm_80's m32, m64.
  */
 #include <string.h>
 
@@ -46,10 +52,23 @@ W4_CFG(bf16_sm90a_m32, bf16, sm90a, 2, 32, 6, 32);
 static const qb_cuda_w4a16_cfg *const sm90a_w4a16[] = {&f16_sm90a_m16,  &f16_sm90a_m32,  &f16_sm80_m64,
                                                        &bf16_sm90a_m16, &bf16_sm90a_m32, &bf16_sm80_m64, NULL};
 
+/* ---- INT8 ---- */
+#define I8_CFG(var, arch, bm, bn, s, max_m) \
+    static const qb_cuda_int8_cfg var = {"int8_" #arch "_mma_m" #bm "n" #bn "k64_s" #s, bm, bn, s, max_m}
+I8_CFG(i8_sm80_m16, sm80, 16, 128, 4, 16);
+I8_CFG(i8_sm80_m32, sm80, 32, 128, 4, 32);
+I8_CFG(i8_sm80_m64, sm80, 64, 128, 4, -1);
+I8_CFG(i8_sm90a_m16, sm90a, 16, 128, 6, 16);
+I8_CFG(i8_sm80_m64_mid, sm80, 64, 128, 4, 256); /* sm_90a: up to M = 256, then m128 */
+I8_CFG(i8_sm90a_m128, sm90a, 128, 128, 3, -1);
+static const qb_cuda_int8_cfg *const sm80_int8[] = {&i8_sm80_m16, &i8_sm80_m32, &i8_sm80_m64, NULL};
+static const qb_cuda_int8_cfg *const sm90a_int8[] = {&i8_sm90a_m16, &i8_sm80_m32, &i8_sm80_m64_mid, &i8_sm90a_m128,
+                                                     NULL};
+
 static const qb_cuda_arch archs[] = {
-    {"sm_90a", 90, 90, "sm_80 (m64)", sm90a_w4a16},
-    {"sm_89", 89, 89, "sm_80", sm80_w4a16},
-    {"sm_80", 80, 88, NULL, sm80_w4a16},
+    {"sm_90a", 90, 90, "sm_80 (m64)", sm90a_w4a16, sm90a_int8},
+    {"sm_89", 89, 89, "sm_80", sm80_w4a16, sm80_int8},
+    {"sm_80", 80, 88, NULL, sm80_w4a16, sm80_int8},
 };
 
 const qb_cuda_arch *qb_cuda_arch_for(int cc)
@@ -80,5 +99,22 @@ size_t qb_cuda_w4a16_max_smem(const qb_cuda_arch *arch)
     size_t most = 0;
     for (const qb_cuda_w4a16_cfg *const *c = arch->w4a16; *c; c++)
         if (qb_cuda_w4a16_smem(*c) > most) most = qb_cuda_w4a16_smem(*c);
+    return most;
+}
+
+const qb_cuda_int8_cfg *qb_cuda_int8_pick(const qb_cuda_arch *arch, int64_t m, int smem_optin)
+{
+    for (const qb_cuda_int8_cfg *const *c = arch->int8; *c; c++) {
+        if (qb_cuda_int8_smem(*c) > (size_t)smem_optin) continue;
+        if ((*c)->max_m < 0 || m <= (*c)->max_m) return *c;
+    }
+    return NULL;
+}
+
+size_t qb_cuda_int8_max_smem(const qb_cuda_arch *arch)
+{
+    size_t most = 0;
+    for (const qb_cuda_int8_cfg *const *c = arch->int8; *c; c++)
+        if (qb_cuda_int8_smem(*c) > most) most = qb_cuda_int8_smem(*c);
     return most;
 }

@@ -75,15 +75,6 @@ static void blob_layout(const qblas_weight_t *w, const w4_dims *d, w4_blob *b)
 
 static uint8_t *align256(void *p) { return (uint8_t *)(((uintptr_t)p + 255) & ~(uintptr_t)255); }
 
-static qblas_status_t on_device(qblas_handle_t h)
-{
-    int cur;
-    QB_CUDA_TRY(h, cudaGetDevice(&cur));
-    if (cur != qb_cuda(h)->device)
-        return INVALID("the handle belongs to CUDA device %d but device %d is current", qb_cuda(h)->device, cur);
-    return QBLAS_STATUS_SUCCESS;
-}
-
 qblas_status_t qb_cuda_w4a16_init(qblas_handle_t h)
 {
     const qb_cuda_state *s = qb_cuda(h);
@@ -199,7 +190,7 @@ static qblas_status_t prepack_checks(qblas_handle_t h, const qblas_weight_t *w)
     if (!w->scales) return INVALID("weight scales are NULL");
     if (!qb_aligned(w->scales, w->scale_dtype)) return INVALID("weight scales misaligned");
     if (w->g_idx && ((uintptr_t)w->g_idx % 4)) return INVALID("g_idx misaligned");
-    qblas_status_t st = on_device(h);
+    qblas_status_t st = qb_cuda_on_device(h);
     if (!st) st = device_ptr(h, w->data, "weight data");
     if (!st) st = device_ptr(h, w->scales, "weight scales");
     if (!st) st = device_ptr(h, w->zeros, "weight zeros");
@@ -365,7 +356,7 @@ qblas_status_t qb_cuda_w4a16_gemm(qblas_handle_t h, const qb_gemm_args *a, void 
     const qblas_weight_t *w = a->w;
     w4_plan p;
     qblas_status_t st = make_plan(h, a, &p);
-    if (st || (st = on_device(h))) return st;
+    if (st || (st = qb_cuda_on_device(h))) return st;
     uint8_t *base = p.ws_bytes ? align256(ws) : NULL;
     qb_w4a16_kparams kp = {
         .x = a->x->data, .ldx = a->x->ld, .codes = w->data, .scales = w->scales, .zeros = w->zeros,
