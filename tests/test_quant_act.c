@@ -10,17 +10,13 @@
 #include <float.h>
 
 #include "qb_test.h"
+#include "qb_test_qact.h"
 
-typedef struct {
-    qblas_dtype_t qt;
-    qblas_scale_mode_t mode;
-    bool asym;
-} qa_cfg;
 
 typedef struct {
     int64_t m, k, ldx, ldq;
     qblas_dtype_t xt;
-    qa_cfg cfg;
+    qbt_qact_variant cfg;
     void *x;
     uint8_t *q;
     float *scales;
@@ -174,7 +170,7 @@ static void fill_row(qbt_rng *r, qa_prob *p, int64_t row, int kind)
     if (kind == ROW_TIES) fill_ties(r, p, row);
 }
 
-static int64_t scale_count(const qa_cfg *c, int64_t m, int64_t k)
+static int64_t scale_count(const qbt_qact_variant *c, int64_t m, int64_t k)
 {
     return c->mode == QBLAS_SCALE_PER_TENSOR ? 1 : c->mode == QBLAS_SCALE_PER_ROW ? m : m * ((k + 127) / 128);
 }
@@ -193,7 +189,7 @@ static void prob_refresh(qa_prob *p, qbt_rng *r)
     reference(p);
 }
 
-static void prob_make(qa_prob *p, const qa_cfg *cfg, qblas_dtype_t xt, int64_t m, int64_t k, int64_t ldx,
+static void prob_make(qa_prob *p, const qbt_qact_variant *cfg, qblas_dtype_t xt, int64_t m, int64_t k, int64_t ldx,
                       int64_t ldq, qbt_rng *r, int kind0)
 {
     *p = (qa_prob){.m = m, .k = k, .ldx = ldx, .ldq = ldq, .xt = xt, .cfg = *cfg};
@@ -335,7 +331,7 @@ static void check_zero_rows(const qa_prob *p, int kind0)
     }
 }
 
-static const char *want_kernel(const qa_cfg *c)
+static const char *want_kernel(const qbt_qact_variant *c)
 {
     static const char *const names[4][3] = {
         {"cpu_ref_quant_i8_tensor", "cpu_ref_quant_i8_row", NULL},
@@ -348,17 +344,6 @@ static const char *want_kernel(const qa_cfg *c)
     return names[t][m];
 }
 
-static const qa_cfg cfgs[] = {
-    {QBLAS_DTYPE_I8, QBLAS_SCALE_PER_ROW, false},        {QBLAS_DTYPE_I8, QBLAS_SCALE_PER_ROW, true},
-    {QBLAS_DTYPE_I8, QBLAS_SCALE_PER_TENSOR, false},     {QBLAS_DTYPE_E4M3, QBLAS_SCALE_PER_ROW, false},
-    {QBLAS_DTYPE_E4M3, QBLAS_SCALE_BLOCK_1X128, false},  {QBLAS_DTYPE_E4M3, QBLAS_SCALE_PER_TENSOR, false},
-    {QBLAS_DTYPE_E5M2, QBLAS_SCALE_PER_ROW, false},      {QBLAS_DTYPE_E5M2, QBLAS_SCALE_BLOCK_1X128, false},
-    {QBLAS_DTYPE_E5M2, QBLAS_SCALE_PER_TENSOR, false},   {QBLAS_DTYPE_E4M3FNUZ, QBLAS_SCALE_PER_ROW, false},
-    {QBLAS_DTYPE_E4M3FNUZ, QBLAS_SCALE_BLOCK_1X128, false}, {QBLAS_DTYPE_E4M3FNUZ, QBLAS_SCALE_PER_TENSOR, false},
-};
-#define NCFG ((int)(sizeof cfgs / sizeof cfgs[0]))
-static const qblas_dtype_t xdtypes[3] = {QBLAS_DTYPE_F32, QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16};
-
 /* Every format and mode x every input dtype x odd k; rows, padding and threads rotate. */
 START_TEST(quant_act_all)
 {
@@ -366,13 +351,13 @@ START_TEST(quant_act_all)
     qblas_handle_t h = qbt_cpu();
     qbt_rng r = qbt_rng_make(1001);
     int it = 0;
-    for (int ci = 0; ci < NCFG; ci++)
+    for (int ci = 0; ci < QBT_N_QACT_VARIANTS; ci++)
         for (int xi = 0; xi < 3; xi++)
             for (int ki = 0; ki < 4; ki++, it++) {
                 int64_t m = Ms[it % 3], k = Ks[ki];
                 qa_prob p;
                 int kind0 = (int)qbt_int(&r, 0, ROW_KINDS - 1);
-                prob_make(&p, &cfgs[ci], xdtypes[xi], m, k, k + (it % 2 ? 5 : 0), k + (it % 4 < 2 ? 3 : 0), &r,
+                prob_make(&p, &qbt_qact_variants[ci], qbt_qact_inputs[xi], m, k, k + (it % 2 ? 5 : 0), k + (it % 4 < 2 ? 3 : 0), &r,
                           kind0);
                 QBT_OK(qblas_set_num_threads(h, 1 + it % 2));
                 static const int fills[2] = {0xFF, 0x5A};
@@ -386,7 +371,7 @@ START_TEST(quant_act_all)
                 check_zero_rows(&p, kind0);
                 char name[QBLAS_KERNEL_NAME_MAX];
                 QBT_OK(qblas_last_kernel(h, name, sizeof name));
-                ck_assert_str_eq(name, want_kernel(&cfgs[ci]));
+                ck_assert_str_eq(name, want_kernel(&qbt_qact_variants[ci]));
                 prob_free(&p);
             }
     QBT_OK(qblas_destroy(h));
@@ -398,9 +383,9 @@ START_TEST(quant_act_threads)
 {
     qblas_handle_t h = qbt_cpu();
     qbt_rng r = qbt_rng_make(1002);
-    for (int ci = 0; ci < NCFG; ci++) {
+    for (int ci = 0; ci < QBT_N_QACT_VARIANTS; ci++) {
         qa_prob p;
-        prob_make(&p, &cfgs[ci], QBLAS_DTYPE_BF16, 17, 300, 300, 301, &r, ci);
+        prob_make(&p, &qbt_qact_variants[ci], QBLAS_DTYPE_BF16, 17, 300, 300, 301, &r, ci);
         for (int t = 1; t <= 3; t++) {
             QBT_OK(qblas_set_num_threads(h, t));
             prefill(&p, 0xFF);
@@ -420,10 +405,10 @@ START_TEST(quant_act_bad_static_scale)
     qblas_handle_t h = qbt_cpu();
     qbt_rng r = qbt_rng_make(1003);
     for (int b = 0; b < 6; b++)
-        for (int ci = 0; ci < NCFG; ci++) {
-            if (cfgs[ci].mode != QBLAS_SCALE_PER_TENSOR) continue;
+        for (int ci = 0; ci < QBT_N_QACT_VARIANTS; ci++) {
+            if (qbt_qact_variants[ci].mode != QBLAS_SCALE_PER_TENSOR) continue;
             qa_prob p;
-            prob_make(&p, &cfgs[ci], xdtypes[b % 3], 3, 129, 129, 130, &r, b);
+            prob_make(&p, &qbt_qact_variants[ci], qbt_qact_inputs[b % 3], 3, 129, 129, 130, &r, b);
             p.scales[0] = bad[b];
             qbt_poison(p.q, (size_t)(p.m * p.ldq));
             void *snap = qbt_snapshot(p.q, (size_t)(p.m * p.ldq));
@@ -445,9 +430,9 @@ START_TEST(quant_act_huge_range)
     static const float rows[2][5] = {{-3e38f, 3e38f, 1.5f, -2.5f, 0.75f}, {FLT_MAX, -FLT_MAX, 7.0f, NAN, -1e30f}};
     qblas_handle_t h = qbt_cpu();
     qbt_rng r = qbt_rng_make(1004);
-    for (int ci = 0; ci < NCFG; ci++) {
+    for (int ci = 0; ci < QBT_N_QACT_VARIANTS; ci++) {
         qa_prob p;
-        prob_make(&p, &cfgs[ci], QBLAS_DTYPE_F32, 2, 5, 5, 5, &r, 0);
+        prob_make(&p, &qbt_qact_variants[ci], QBLAS_DTYPE_F32, 2, 5, 5, 5, &r, 0);
         memcpy(p.x, rows, sizeof rows);
         prob_refresh(&p, &r);
         prefill(&p, 0xFF);

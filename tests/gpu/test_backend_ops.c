@@ -49,6 +49,7 @@
 
 #include "common/qblas_numeric.h"
 #include "qblas.h"
+#include "../qb_test_qact.h" /* the activation-quantization variants, shared with the CPU test */
 
 /* ---------------------------------------------------------------- basics */
 static uint64_t g_seed, g_rng_state;
@@ -929,22 +930,6 @@ static void int8_error_cases(qblas_handle_t gh)
  * over ranges that no reduction order changes). Outputs are poisoned; the
  * q gap between k and ldq and guard bands around q, scales and zeros must
  * stay poisoned. */
-typedef struct {
-    qblas_dtype_t qdt;
-    qblas_scale_mode_t mode;
-    bool asym;
-} qvariant;
-
-static const qvariant kQVariants[] = {
-    {QBLAS_DTYPE_I8, QBLAS_SCALE_PER_ROW, false},       {QBLAS_DTYPE_I8, QBLAS_SCALE_PER_ROW, true},
-    {QBLAS_DTYPE_I8, QBLAS_SCALE_PER_TENSOR, false},    {QBLAS_DTYPE_E4M3, QBLAS_SCALE_PER_ROW, false},
-    {QBLAS_DTYPE_E4M3, QBLAS_SCALE_BLOCK_1X128, false}, {QBLAS_DTYPE_E4M3, QBLAS_SCALE_PER_TENSOR, false},
-    {QBLAS_DTYPE_E5M2, QBLAS_SCALE_PER_ROW, false},     {QBLAS_DTYPE_E5M2, QBLAS_SCALE_BLOCK_1X128, false},
-    {QBLAS_DTYPE_E5M2, QBLAS_SCALE_PER_TENSOR, false},  {QBLAS_DTYPE_E4M3FNUZ, QBLAS_SCALE_PER_ROW, false},
-    {QBLAS_DTYPE_E4M3FNUZ, QBLAS_SCALE_BLOCK_1X128, false}, {QBLAS_DTYPE_E4M3FNUZ, QBLAS_SCALE_PER_TENSOR, false},
-};
-#define N_QVARIANTS ((int)(sizeof kQVariants / sizeof kQVariants[0]))
-static const qblas_dtype_t kX[3] = {QBLAS_DTYPE_F32, QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16};
 
 typedef struct {
     int64_t m, k, ldx, ldq;
@@ -1004,7 +989,7 @@ static uint8_t *fetch(const uint8_t *d, size_t n)
 }
 
 /* A static scale near amax / qmax of the whole input: some codes saturate. */
-static float static_scale_for(const qvariant *v, const qshape *s, const void *x)
+static float static_scale_for(const qbt_qact_variant *v, const qshape *s, const void *x)
 {
     double amax = 0;
     for (int64_t r = 0; r < s->m; r++)
@@ -1012,18 +997,18 @@ static float static_scale_for(const qvariant *v, const qshape *s, const void *x)
             double a = fabs(to_f32(s->xdt, x, s->x_off + r * s->ldx + i));
             if (isfinite(a) && a > amax) amax = a;
         }
-    const double qmax = v->qdt == QBLAS_DTYPE_I8     ? 127
-                        : v->qdt == QBLAS_DTYPE_E5M2 ? 57344
-                        : v->qdt == QBLAS_DTYPE_E4M3 ? 448
+    const double qmax = v->qt == QBLAS_DTYPE_I8     ? 127
+                        : v->qt == QBLAS_DTYPE_E5M2 ? 57344
+                        : v->qt == QBLAS_DTYPE_E4M3 ? 448
                                                      : 240;
     float sc = (float)(amax / qmax * uni(0.5, 2.0));
     return sc > 0 && isfinite(sc) ? sc : 1.0f;
 }
 
-static void qact_case(qblas_handle_t gh, qblas_handle_t cpu, const qvariant *v, const qshape *s, int seq)
+static void qact_case(qblas_handle_t gh, qblas_handle_t cpu, const qbt_qact_variant *v, const qshape *s, int seq)
 {
     char what[160];
-    snprintf(what, sizeof what, "quant %s%s %s x %s m%lld k%lld ldx%lld ldq%lld%s", dn(v->qdt), v->asym ? " asym" : "",
+    snprintf(what, sizeof what, "quant %s%s %s x %s m%lld k%lld ldx%lld ldq%lld%s", dn(v->qt), v->asym ? " asym" : "",
              v->mode == QBLAS_SCALE_PER_TENSOR ? "tensor" : v->mode == QBLAS_SCALE_PER_ROW ? "row" : "block128",
              dn(s->xdt), (long long)s->m, (long long)s->k, (long long)s->ldx, (long long)s->ldq, s->x_off ? " +1" : "");
     case_begin();
@@ -1042,7 +1027,7 @@ static void qact_case(qblas_handle_t gh, qblas_handle_t cpu, const qvariant *v, 
     memset(qc, 0xFF, qbytes), memset(sc, 0xFF, sbytes), memset(zc, 0xFF, zbytes);
     if (v->mode == QBLAS_SCALE_PER_TENSOR) sc[0] = static_scale_for(v, s, x);
     const float static_scale = sc[0];
-    qblas_status_t st = qblas_quantize_act(cpu, s->m, s->k, s->xdt, x + s->x_off * xe, s->ldx, v->qdt, qc, s->ldq,
+    qblas_status_t st = qblas_quantize_act(cpu, s->m, s->k, s->xdt, x + s->x_off * xe, s->ldx, v->qt, qc, s->ldq,
                                            v->mode, sc, v->asym ? zc : NULL, NULL);
     expect(st == QBLAS_STATUS_SUCCESS, "oracle: %s (%s)", qblas_status_string(st), qblas_last_error(cpu));
 
@@ -1050,12 +1035,12 @@ static void qact_case(qblas_handle_t gh, qblas_handle_t cpu, const qvariant *v, 
     uint8_t *xd = dcopy(x, xn * xe);
     uint8_t *qd = guarded(NULL, qbytes), *sd = guarded(v->mode == QBLAS_SCALE_PER_TENSOR ? sc : NULL, sbytes);
     uint8_t *zd = guarded(NULL, zbytes);
-    st = qblas_quantize_act(gh, s->m, s->k, s->xdt, xd + s->x_off * xe, s->ldx, v->qdt, qd + GUARD, s->ldq, v->mode,
+    st = qblas_quantize_act(gh, s->m, s->k, s->xdt, xd + s->x_off * xe, s->ldx, v->qt, qd + GUARD, s->ldq, v->mode,
                             (float *)(sd + GUARD), v->asym ? (int32_t *)(zd + GUARD) : NULL, NULL);
     expect(st == QBLAS_STATUS_SUCCESS, "gpu: %s (%s)", qblas_status_string(st), qblas_last_error(gh));
     CUDA_OK(cudaDeviceSynchronize());
     char kernel[QBLAS_KERNEL_NAME_MAX] = "", want[QBLAS_KERNEL_NAME_MAX];
-    snprintf(want, sizeof want, "quant_%s%s_%s_sm80", dn(v->qdt), v->asym ? "asym" : "",
+    snprintf(want, sizeof want, "quant_%s%s_%s_sm80", dn(v->qt), v->asym ? "asym" : "",
              v->mode == QBLAS_SCALE_PER_TENSOR ? "tensor" : v->mode == QBLAS_SCALE_PER_ROW ? "row" : "block128");
     expect(qblas_last_kernel(gh, kernel, sizeof kernel) == QBLAS_STATUS_SUCCESS && strcmp(kernel, want) == 0,
            "kernel name '%s', want '%s'", kernel, want);
@@ -1099,16 +1084,16 @@ static void qact_cases(qblas_handle_t gh, qblas_handle_t cpu)
     const int nm = g_quick ? 2 : 4, nk = g_quick ? 3 : 8;
     printf("activation quantization vs the oracle (bit for bit):\n");
     int seq = 0;
-    for (int vi = 0; vi < N_QVARIANTS; vi++)
+    for (int vi = 0; vi < QBT_N_QACT_VARIANTS; vi++)
         for (int xi = 0; xi < 3; xi++)
             for (int mi = 0; mi < nm; mi++)
                 for (int ki = 0; ki < nk; ki++, seq++) {
-                    qshape s = {ms[mi], ks[ki], 0, 0, seq % 4 == 3, kX[xi]};
+                    qshape s = {ms[mi], ks[ki], 0, 0, seq % 4 == 3, qbt_qact_inputs[xi]};
                     /* the largest inputs (m1000 at k >= 4096) for a third of the variants */
                     if (s.m * s.k > (1 << 22) && (vi + xi) % 3 != 0) continue;
                     s.ldx = s.k + (seq % 3 == 0 ? 0 : seq % 3 == 1 ? 5 : 128);
                     s.ldq = s.k + (seq % 2 ? 3 : 0);
-                    qact_case(gh, cpu, &kQVariants[vi], &s, seq);
+                    qact_case(gh, cpu, &qbt_qact_variants[vi], &s, seq);
                 }
 }
 
