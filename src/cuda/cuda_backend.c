@@ -1,6 +1,6 @@
 /* cuda_backend.c - the CUDA backend's operation table: device checks at
- * handle creation, CUDA error mapping, and the operations that later issues
- * will fill (they answer NOT_SUPPORTED with a reason until then).
+ * handle creation, CUDA error mapping, and the dispatch of each GEMM to its
+ * weight format's host file (cuda_<format>.c).
  *
  * The handle's device must be the current device when an operation is
  * called (qblas_create makes it current), as with cuBLAS handles.
@@ -87,8 +87,10 @@ static qblas_status_t cuda_init_state(qblas_handle_t h, qb_cuda_state *s)
     if (force && *force && !(s->forced = qb_cuda_w4a16_find(s->arch, force)))
         return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "QBLAS_CUDA_KERNEL=%s names no kernel of %s", force,
                        s->arch->name);
-    if ((st = qb_cuda_w4a16_init(h))) return st;
-    return qb_cuda_int8_init(h);
+    if ((st = qb_cuda_w4a16_init(h)) || (st = qb_cuda_int8_init(h)) || (st = qb_cuda_fp8_init(h)) ||
+        (st = qb_cuda_w4a8_init(h)) || (st = qb_cuda_sparse24_init(h)))
+        return st;
+    return qb_cuda_attention_init(h);
 }
 
 static qblas_status_t cuda_init(qblas_handle_t h)
@@ -110,34 +112,33 @@ static void cuda_fini(qblas_handle_t h)
     h->backend_state = NULL;
 }
 
-/* Weight formats this backend has no kernels for yet: valid calls, NOT_SUPPORTED. */
-#define LATER(what)                                                                                              \
-    qb_fail(h, QBLAS_STATUS_NOT_SUPPORTED,                                                                       \
-            "CUDA backend: %s is not supported in this version (its GEMMs are W4A16 and INT8)", what)
+/* Each weight format's entry points (cuda_<format>.c). */
+typedef struct {
+    qblas_status_t (*query)(qblas_handle_t, const qb_gemm_args *, qblas_kernel_info_t *);
+    qblas_status_t (*gemm)(qblas_handle_t, const qb_gemm_args *, void *, size_t, void *);
+    qblas_status_t (*prepack_size)(qblas_handle_t, const qblas_weight_t *, size_t *);
+    qblas_status_t (*prepack)(qblas_handle_t, const qblas_weight_t *, void *, size_t, qblas_weight_t *, void *);
+} gemm_family;
 
-static const char *format_name(qblas_wformat_t f)
+#define FAMILY(f) {qb_cuda_##f##_query, qb_cuda_##f##_gemm, qb_cuda_##f##_prepack_size, qb_cuda_##f##_prepack}
+static const gemm_family fam_w4a16 = FAMILY(w4a16), fam_int8 = FAMILY(int8), fam_fp8 = FAMILY(fp8),
+                         fam_w4a8 = FAMILY(w4a8), fam_sparse24 = FAMILY(sparse24);
+
+/* The core validated the format value. */
+static const gemm_family *family(qblas_wformat_t f)
 {
     switch (f) {
-    case QBLAS_WFORMAT_INT8: return "INT8";
-    case QBLAS_WFORMAT_FP8: return "FP8";
-    case QBLAS_WFORMAT_W4A8: return "W4A8";
-    case QBLAS_WFORMAT_SPARSE24: return "2:4 sparse";
-    default: return "W4A16";
+    case QBLAS_WFORMAT_INT8: return &fam_int8;
+    case QBLAS_WFORMAT_FP8: return &fam_fp8;
+    case QBLAS_WFORMAT_W4A8: return &fam_w4a8;
+    case QBLAS_WFORMAT_SPARSE24: return &fam_sparse24;
+    default: return &fam_w4a16;
     }
-}
-
-static qblas_status_t later_format(qblas_handle_t h, qblas_wformat_t f)
-{
-    char what[48];
-    snprintf(what, sizeof what, "the %s GEMM", format_name(f));
-    return LATER(what);
 }
 
 static qblas_status_t cuda_gemm_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info)
 {
-    if (a->w->format == QBLAS_WFORMAT_INT8) return qb_cuda_int8_query(h, a, info);
-    if (a->w->format != QBLAS_WFORMAT_W4A16) return later_format(h, a->w->format);
-    return qb_cuda_w4a16_query(h, a, info);
+    return family(a->w->format)->query(h, a, info);
 }
 
 qblas_status_t qb_cuda_on_device(qblas_handle_t h)
@@ -152,24 +153,18 @@ qblas_status_t qb_cuda_on_device(qblas_handle_t h)
 
 static qblas_status_t cuda_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream)
 {
-    if (a->w->format == QBLAS_WFORMAT_INT8) return qb_cuda_int8_gemm(h, a, ws, ws_bytes, stream);
-    if (a->w->format != QBLAS_WFORMAT_W4A16) return later_format(h, a->w->format);
-    return qb_cuda_w4a16_gemm(h, a, ws, ws_bytes, stream);
+    return family(a->w->format)->gemm(h, a, ws, ws_bytes, stream);
 }
 
 static qblas_status_t cuda_prepack_size(qblas_handle_t h, const qblas_weight_t *w, size_t *bytes)
 {
-    if (w->format == QBLAS_WFORMAT_INT8) return qb_cuda_int8_prepack_size(h, w, bytes);
-    if (w->format != QBLAS_WFORMAT_W4A16) return LATER("prepacking this weight format");
-    return qb_cuda_w4a16_prepack_size(h, w, bytes);
+    return family(w->format)->prepack_size(h, w, bytes);
 }
 
 static qblas_status_t cuda_prepack(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
                                    qblas_weight_t *packed, void *stream)
 {
-    if (w->format == QBLAS_WFORMAT_INT8) return qb_cuda_int8_prepack(h, w, dst, dst_bytes, packed, stream);
-    if (w->format != QBLAS_WFORMAT_W4A16) return LATER("prepacking this weight format");
-    return qb_cuda_w4a16_prepack(h, w, dst, dst_bytes, packed, stream);
+    return family(w->format)->prepack(h, w, dst, dst_bytes, packed, stream);
 }
 
 const qb_backend_ops qb_cuda_backend_ops = {
@@ -181,6 +176,7 @@ const qb_backend_ops qb_cuda_backend_ops = {
     .prepack_size = cuda_prepack_size,
     .prepack = cuda_prepack,
     .quantize_act = qb_cuda_quantize_act,
-    /* attention and KV append: not in this backend yet (NULL: the core
-     * answers NOT_SUPPORTED) */
+    .attention_query = qb_cuda_attention_query,
+    .attention = qb_cuda_attention,
+    .kv_append = qb_cuda_kv_append,
 };

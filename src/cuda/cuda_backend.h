@@ -40,6 +40,12 @@ typedef struct qb_cuda_int8_cfg {
     int64_t max_m;        /* chosen for M <= max_m (the lists are ordered by it); -1: any M */
 } qb_cuda_int8_cfg;
 
+/* The other families' configuration types and entry points. */
+#include "cuda_attention.h"
+#include "cuda_fp8.h"
+#include "cuda_sparse24.h"
+#include "cuda_w4a8.h"
+
 /* One architecture: the configurations it runs (its own and those it inherits). */
 typedef struct qb_cuda_arch {
     const char *name;    /* "sm_90a" */
@@ -47,6 +53,10 @@ typedef struct qb_cuda_arch {
     const char *inherits; /* the architecture whose kernels it reuses, for documentation and errors */
     const qb_cuda_w4a16_cfg *const *w4a16; /* NULL-terminated */
     const qb_cuda_int8_cfg *const *int8;   /* NULL-terminated */
+    const qb_cuda_fp8_cfg *const *fp8;     /* NULL-terminated; empty: FP8 not supported */
+    const qb_cuda_w4a8_cfg *const *w4a8;   /* NULL-terminated */
+    const qb_cuda_sparse24_cfg *const *sparse24; /* NULL-terminated */
+    const qb_cuda_attn_cfg *const *attn;   /* NULL-terminated */
 } qb_cuda_arch;
 
 const qb_cuda_arch *qb_cuda_arch_for(int cc);

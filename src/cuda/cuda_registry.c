@@ -65,10 +65,31 @@ static const qb_cuda_int8_cfg *const sm80_int8[] = {&i8_sm80_m16, &i8_sm80_m32, 
 static const qb_cuda_int8_cfg *const sm90a_int8[] = {&i8_sm90a_m16, &i8_sm80_m32, &i8_sm80_m64_mid, &i8_sm90a_m128,
                                                      NULL};
 
+/* ---- FP8 ---- */
+static const qb_cuda_fp8_cfg *const sm80_fp8[] = {NULL}; /* no fp8 tensor cores */
+static const qb_cuda_fp8_cfg *const sm89_fp8[] = {NULL};
+static const qb_cuda_fp8_cfg *const sm90a_fp8[] = {NULL};
+
+/* ---- W4A8 ---- */
+static const qb_cuda_w4a8_cfg *const sm80_w4a8[] = {NULL};
+static const qb_cuda_w4a8_cfg *const sm90a_w4a8[] = {NULL};
+
+/* ---- 2:4 sparse ---- */
+static const qb_cuda_sparse24_cfg *const sm80_sparse24[] = {NULL};
+static const qb_cuda_sparse24_cfg *const sm89_sparse24[] = {NULL};
+static const qb_cuda_sparse24_cfg *const sm90a_sparse24[] = {NULL};
+
+/* ---- attention ---- */
+static const qb_cuda_attn_cfg *const sm80_attn[] = {NULL};
+static const qb_cuda_attn_cfg *const sm90a_attn[] = {NULL};
+
 static const qb_cuda_arch archs[] = {
-    {"sm_90a", 90, 90, "sm_80 (m64)", sm90a_w4a16, sm90a_int8},
-    {"sm_89", 89, 89, "sm_80", sm80_w4a16, sm80_int8},
-    {"sm_80", 80, 88, NULL, sm80_w4a16, sm80_int8},
+    {.name = "sm_90a", .cc_min = 90, .cc_max = 90, .inherits = "sm_80 (m64)", .w4a16 = sm90a_w4a16,
+     .int8 = sm90a_int8, .fp8 = sm90a_fp8, .w4a8 = sm90a_w4a8, .sparse24 = sm90a_sparse24, .attn = sm90a_attn},
+    {.name = "sm_89", .cc_min = 89, .cc_max = 89, .inherits = "sm_80", .w4a16 = sm80_w4a16, .int8 = sm80_int8,
+     .fp8 = sm89_fp8, .w4a8 = sm80_w4a8, .sparse24 = sm89_sparse24, .attn = sm80_attn},
+    {.name = "sm_80", .cc_min = 80, .cc_max = 88, .inherits = NULL, .w4a16 = sm80_w4a16, .int8 = sm80_int8,
+     .fp8 = sm80_fp8, .w4a8 = sm80_w4a8, .sparse24 = sm80_sparse24, .attn = sm80_attn},
 };
 
 const qb_cuda_arch *qb_cuda_arch_for(int cc)
