@@ -83,7 +83,9 @@ typedef enum qblas_layout {
     QBLAS_LAYOUT_CANONICAL = 0,
     QBLAS_LAYOUT_CPU_BLOB = 1,       /* CPU backend: all tensors of the weight in one buffer */
     /* 16..31: CUDA layouts */
-    QBLAS_LAYOUT_CUDA_W4A16 = 16     /* CUDA, sm_80+: W4A16 codes in mma-fragment order (docs/FORMATS.md) */
+    QBLAS_LAYOUT_CUDA_W4A16 = 16,    /* CUDA, sm_80+: W4A16 codes in mma-fragment order (docs/FORMATS.md) */
+    QBLAS_LAYOUT_CUDA_W4A8 = 17,     /* CUDA, sm_80+: W4A8 codes and scales in int8 mma-fragment order */
+    QBLAS_LAYOUT_CUDA_SPARSE24 = 18  /* CUDA, sm_80+: 2:4 values and metadata in mma.sp order */
     /* 32..47 reserved for HIP layouts */
 } qblas_layout_t;
 

@@ -50,6 +50,19 @@ typedef struct qb_attn_kparams {
     int causal;
 } qb_attn_kparams;
 
+/* ---- prefill / extend (attn_prefill*.cu): qo_indptr != NULL ----
+ * Tensor cores (mma.sync) for Q.K^T and P.V, causal mask, sliding window,
+ * soft-cap, over the paged quantized cache. */
+/* Workspace bytes the prefill launch needs for p (0 if none); the host
+ * adds it to qblas_attention_query's answer. */
+size_t qb_attn_prefill_workspace(const qb_attn_kparams *p);
+/* Launch on s; ws: at least qb_attn_prefill_workspace(p) bytes, 256-byte aligned. */
+cudaError_t qb_attn_prefill_launch(const qb_attn_kparams *p, void *ws, cudaStream_t s);
+/* Kernel name for the which-kernel queries, e.g. "attn_prefill_e4m3_d128_sm80_mma_q64k64". */
+const char *qb_attn_prefill_name(const qb_attn_kparams *p);
+/* Allow the dynamic shared memory the prefill kernels need (up to smem_max). */
+cudaError_t qb_attn_prefill_prepare(int smem_max);
+
 #ifdef __cplusplus
 }
 #endif

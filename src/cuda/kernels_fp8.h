@@ -36,6 +36,21 @@ typedef struct qb_fp8_kparams {
     const void *bias;       /* [n] of y_dtype, or NULL */
 } qb_fp8_kparams;
 
+/* ---- sm_90a: wgmma + TMA, warp-specialized (fp8_sm90a_wgmma*.cu) ----
+ * Configurations (the registry names them, cuda_fp8.c picks):
+ *   QB_FP8_SM90A_M128: block m128 x n128, k128 per stage, two consumer warpgroups;
+ *   QB_FP8_SM90A_M64:  block m64 x n128, k128 per stage, one consumer warpgroup.
+ * Requirements the host checks: k % 16 == 0, ldx % 16 == 0, x and w
+ * 16-byte aligned (TMA global strides and addresses). */
+enum { QB_FP8_SM90A_M128 = 0, QB_FP8_SM90A_M64 = 1 };
+/* Launch configuration cfg for p on s (builds the TMA descriptors);
+ * cudaErrorInvalidValue for a configuration or dtype pair this build lacks. */
+cudaError_t qb_fp8_sm90a_launch(int cfg, const qb_fp8_kparams *p, cudaStream_t s);
+/* Dynamic shared memory configuration cfg asks for. */
+size_t qb_fp8_sm90a_smem(int cfg);
+/* Allow up to smem_max bytes of dynamic shared memory for every sm_90a kernel. */
+cudaError_t qb_fp8_sm90a_prepare(int smem_max);
+
 #ifdef __cplusplus
 }
 #endif
