@@ -150,9 +150,11 @@ void register_all(const Config &cfg, bool gpu)
                                        QBB_PEER_CUBLAS_BF16, QBB_INT8,                QBB_PEER_LT_INT8,
                                        QBB_FP8_TENSOR,       QBB_PEER_LT_FP8_TENSOR,  QBB_FP8_CHANNEL,
                                        QBB_PEER_LT_FP8_CHANNEL, QBB_FP8_BLOCK,        QBB_PEER_LT_FP8_BLOCK,
-                                       QBB_W4A8,             QBB_SPARSE24_F16,        QBB_PEER_CUSPARSELT_F16};
-    static const qbb_op_t cpu_ops[] = {QBB_W4A16_F16, QBB_W4A16_BF16,  QBB_INT8, QBB_FP8_TENSOR,
-                                       QBB_FP8_CHANNEL, QBB_FP8_BLOCK, QBB_W4A8, QBB_SPARSE24_F16};
+                                       QBB_W4A8,             QBB_W4A8_CHANNEL,        QBB_SPARSE24_F16,
+                                       QBB_PEER_CUSPARSELT_F16, QBB_SPARSE24_BF16,    QBB_SPARSE24_I8};
+    static const qbb_op_t cpu_ops[] = {QBB_W4A16_F16, QBB_W4A16_BF16, QBB_INT8,         QBB_FP8_TENSOR,
+                                       QBB_FP8_CHANNEL, QBB_FP8_BLOCK, QBB_W4A8,         QBB_W4A8_CHANNEL,
+                                       QBB_SPARSE24_F16, QBB_SPARSE24_BF16, QBB_SPARSE24_I8};
     std::vector<qbb_op_t> ops = gpu ? std::vector<qbb_op_t>(std::begin(gpu_ops), std::end(gpu_ops))
                                     : std::vector<qbb_op_t>(std::begin(cpu_ops), std::end(cpu_ops));
     const qbb_op_t base = ops[0];
@@ -162,7 +164,7 @@ void register_all(const Config &cfg, bool gpu)
         for (qbb_op_t op : ops)
             for (int64_t m : cfg.ms) add_case(op, base, shape, s.n, s.k, m, m_max, "M");
     }
-    static const qbb_op_t attn[] = {QBB_ATTN_F16, QBB_ATTN_I8, QBB_ATTN_U4};
+    static const qbb_op_t attn[] = {QBB_ATTN_F16, QBB_ATTN_BF16, QBB_ATTN_E4M3, QBB_ATTN_I8, QBB_ATTN_U4};
     for (const Shape &s : cfg.attention) {
         const std::string shape = "ctx" + std::to_string(s.k);
         for (qbb_op_t op : attn) add_case(op, QBB_ATTN_F16, shape, s.k, 0, s.n, s.n, "batch");

@@ -21,10 +21,30 @@
 enum { HQ = 32, HKV = 8, HEAD_DIM = 128, PAGE = 16 };
 
 static const char *const op_names[QBB_OP_COUNT] = {
-    "w4a16_g128_f16",  "w4a16_g128_bf16", "int8_w8a8",       "fp8_e4m3_tensor",    "fp8_e4m3_channel",
-    "fp8_e4m3_block128", "w4a8_qoq_g128", "sparse24_f16",    "attn_decode_f16kv",  "attn_decode_i8kv",
-    "attn_decode_u4kv", "cublas_f16",     "cublas_bf16",     "cublaslt_fp8_tensor", "cublaslt_fp8_channel",
-    "cublaslt_fp8_block128", "cublaslt_int8", "cusparselt_f16"};
+    [QBB_W4A16_F16] = "w4a16_g128_f16",
+    [QBB_W4A16_BF16] = "w4a16_g128_bf16",
+    [QBB_INT8] = "int8_w8a8",
+    [QBB_FP8_TENSOR] = "fp8_e4m3_tensor",
+    [QBB_FP8_CHANNEL] = "fp8_e4m3_channel",
+    [QBB_FP8_BLOCK] = "fp8_e4m3_block128",
+    [QBB_W4A8] = "w4a8_qoq_g128",
+    [QBB_W4A8_CHANNEL] = "w4a8_qoq_channel",
+    [QBB_SPARSE24_F16] = "sparse24_f16",
+    [QBB_SPARSE24_BF16] = "sparse24_bf16",
+    [QBB_SPARSE24_I8] = "sparse24_i8",
+    [QBB_ATTN_F16] = "attn_decode_f16kv",
+    [QBB_ATTN_BF16] = "attn_decode_bf16kv",
+    [QBB_ATTN_E4M3] = "attn_decode_e4m3kv",
+    [QBB_ATTN_I8] = "attn_decode_i8kv",
+    [QBB_ATTN_U4] = "attn_decode_u4kv",
+    [QBB_PEER_CUBLAS_F16] = "cublas_f16",
+    [QBB_PEER_CUBLAS_BF16] = "cublas_bf16",
+    [QBB_PEER_LT_FP8_TENSOR] = "cublaslt_fp8_tensor",
+    [QBB_PEER_LT_FP8_CHANNEL] = "cublaslt_fp8_channel",
+    [QBB_PEER_LT_FP8_BLOCK] = "cublaslt_fp8_block128",
+    [QBB_PEER_LT_INT8] = "cublaslt_int8",
+    [QBB_PEER_CUSPARSELT_F16] = "cusparselt_f16",
+};
 
 const char *qbb_op_name(qbb_op_t op) { return op >= 0 && op < QBB_OP_COUNT ? op_names[op] : "unknown"; }
 int qbb_op_is_attention(qbb_op_t op) { return op >= QBB_ATTN_F16 && op <= QBB_ATTN_U4; }
@@ -326,12 +346,19 @@ static void describe(qbb_op_t op, int64_t n, int64_t k, qblas_weight_t *w, qblas
                                                 : QBLAS_SCALE_BLOCK_1X128;
         break;
     case QBB_W4A8:
-        w->format = QBLAS_WFORMAT_W4A8, w->dtype = QBLAS_DTYPE_U4, w->group_size = 128;
-        w->scale_mode = QBLAS_SCALE_PER_GROUP, w->scale_dtype = QBLAS_DTYPE_F16;
+    case QBB_W4A8_CHANNEL:
+        w->format = QBLAS_WFORMAT_W4A8, w->dtype = QBLAS_DTYPE_U4, w->scale_dtype = QBLAS_DTYPE_F16;
+        w->group_size = op == QBB_W4A8 ? 128 : 0;
+        w->scale_mode = op == QBB_W4A8 ? QBLAS_SCALE_PER_GROUP : QBLAS_SCALE_PER_ROW;
         x->dtype = QBLAS_DTYPE_I8, x->scale_mode = QBLAS_SCALE_PER_ROW;
         break;
-    default: /* QBB_SPARSE24_F16 */
-        w->format = QBLAS_WFORMAT_SPARSE24, w->dtype = x->dtype = QBLAS_DTYPE_F16;
+    case QBB_SPARSE24_I8:
+        w->format = QBLAS_WFORMAT_SPARSE24, w->dtype = x->dtype = QBLAS_DTYPE_I8;
+        w->scale_mode = x->scale_mode = QBLAS_SCALE_PER_ROW, w->scale_dtype = QBLAS_DTYPE_F32;
+        break;
+    default: /* QBB_SPARSE24_F16, QBB_SPARSE24_BF16 */
+        w->format = QBLAS_WFORMAT_SPARSE24;
+        w->dtype = x->dtype = op == QBB_SPARSE24_BF16 ? QBLAS_DTYPE_BF16 : QBLAS_DTYPE_F16;
         break;
     }
 }
@@ -342,7 +369,8 @@ static void fill_weight(qbb_env_t *env, qbb_op_t op, const qblas_weight_t *w, co
 {
     static const uint8_t fields[6] = {0x4, 0x8, 0xC, 0x9, 0xD, 0xE}; /* the valid 2:4 index pairs */
     if (w->dtype == QBLAS_DTYPE_E4M3) qbb_fill_e4m3(env, data, s->data);
-    else if (w->dtype == QBLAS_DTYPE_F16) qbb_fill_half(env, (uint16_t *)data, s->data / 2, 0);
+    else if (w->dtype == QBLAS_DTYPE_F16 || w->dtype == QBLAS_DTYPE_BF16)
+        qbb_fill_half(env, (uint16_t *)data, s->data / 2, w->dtype == QBLAS_DTYPE_BF16);
     else qbb_fill_bytes(env, data, s->data); /* u4 and i8 codes: every bit pattern is valid */
     if (s->scales) {
         if (w->scale_dtype == QBLAS_DTYPE_F32) {
@@ -386,7 +414,8 @@ static int make_weight(qbb_problem_t *p, char *err, size_t err_len)
     qblas_weight_sizes_t s;
     qblas_status_t st = qblas_weight_sizes(&w, &s);
     if (st != QBLAS_STATUS_SUCCESS) return qbb_err(err, err_len, QBB_ERROR, "qblas_weight_sizes: %s", qblas_status_string(st));
-    int want_zeros = p->op == QBB_W4A8; /* W4A16 runs symmetric (GPTQ u4b8): zeros stay NULL */
+    /* W4A16 runs symmetric (GPTQ u4b8): zeros stay NULL */
+    int want_zeros = p->op == QBB_W4A8 || p->op == QBB_W4A8_CHANNEL;
     size_t off[5] = {0}, total = 0, sz[5] = {s.data, s.meta, s.scales, want_zeros ? s.zeros : 0, s.group_scales};
     for (int i = 0; i < 5; i++) off[i] = total, total += align256(sz[i]);
     uint8_t *host = aligned_alloc(256, total ? total : 256);
@@ -513,13 +542,20 @@ static int gemm_prepare(qbb_problem_t *p, int64_t m, char *err, size_t err_len)
 static int make_attention(qbb_problem_t *p, char *err, size_t err_len)
 {
     qbb_env_t *env = p->env;
-    const qblas_dtype_t dt = p->op == QBB_ATTN_F16 ? QBLAS_DTYPE_F16 : p->op == QBB_ATTN_I8 ? QBLAS_DTYPE_I8 : QBLAS_DTYPE_U4;
+    const qblas_dtype_t dt = p->op == QBB_ATTN_F16    ? QBLAS_DTYPE_F16
+                             : p->op == QBB_ATTN_BF16 ? QBLAS_DTYPE_BF16
+                             : p->op == QBB_ATTN_E4M3 ? QBLAS_DTYPE_E4M3
+                             : p->op == QBB_ATTN_I8   ? QBLAS_DTYPE_I8
+                                                      : QBLAS_DTYPE_U4;
+    const int half = dt == QBLAS_DTYPE_F16 || dt == QBLAS_DTYPE_BF16;
+    const qblas_dtype_t qdt = dt == QBLAS_DTYPE_BF16 ? QBLAS_DTYPE_BF16 : QBLAS_DTYPE_F16;
     const int32_t batch = (int32_t)p->m_max, ctx = (int32_t)p->n, pps = (ctx + PAGE - 1) / PAGE;
-    const size_t slots = (size_t)batch * pps * PAGE, row = dt == QBLAS_DTYPE_U4 ? HEAD_DIM / 2 : dt == QBLAS_DTYPE_I8 ? HEAD_DIM : 2 * HEAD_DIM;
-    const size_t cache = slots * HKV * row, nsc = dt == QBLAS_DTYPE_F16 ? 0 : slots * HKV;
+    const size_t slots = (size_t)batch * pps * PAGE, row = dt == QBLAS_DTYPE_U4 ? HEAD_DIM / 2 : half ? 2 * HEAD_DIM : HEAD_DIM;
+    /* scales: per token-head (i8, u4), per head (e4m3), none (f16, bf16) */
+    const size_t cache = slots * HKV * row, nsc = half ? 0 : dt == QBLAS_DTYPE_E4M3 ? HKV : slots * HKV;
     qblas_kv_cache_t *kv = &p->kv;
     kv->dtype = dt, kv->num_pages = batch * pps, kv->page_size = PAGE, kv->num_kv_heads = HKV, kv->head_dim = HEAD_DIM;
-    kv->scale_mode = nsc ? QBLAS_SCALE_PER_TOKEN_HEAD : QBLAS_SCALE_NONE;
+    kv->scale_mode = half ? QBLAS_SCALE_NONE : dt == QBLAS_DTYPE_E4M3 ? QBLAS_SCALE_PER_HEAD : QBLAS_SCALE_PER_TOKEN_HEAD;
     uint8_t *h = malloc(cache);
     float *hs = malloc((nsc ? nsc : 1) * sizeof *hs);
     int32_t *hi = malloc(sizeof(int32_t) * ((size_t)batch * pps + batch));
@@ -527,7 +563,8 @@ static int make_attention(qbb_problem_t *p, char *err, size_t err_len)
     int rc = QBB_OK;
     if (!h || !hs || !hi || !hq) rc = qbb_err(err, err_len, QBB_ERROR, "out of host memory");
     for (int t = 0; rc == QBB_OK && t < 2; t++) { /* K, then V */
-        if (dt == QBLAS_DTYPE_F16) qbb_fill_half(env, (uint16_t *)h, cache / 2, 0);
+        if (half) qbb_fill_half(env, (uint16_t *)h, cache / 2, dt == QBLAS_DTYPE_BF16);
+        else if (dt == QBLAS_DTYPE_E4M3) qbb_fill_e4m3(env, h, cache);
         else qbb_fill_bytes(env, h, cache);
         void *d = qbb_alloc_upload(env, h, cache);
         *(t ? &kv->v : &kv->k) = d;
@@ -543,9 +580,9 @@ static int make_attention(qbb_problem_t *p, char *err, size_t err_len)
     if (rc == QBB_OK) {
         for (int32_t i = 0; i < batch * pps; i++) hi[i] = i; /* sequence s owns pages s*pps .. */
         for (int32_t s = 0; s < batch; s++) hi[batch * pps + s] = ctx;
-        qbb_fill_half(env, hq, (size_t)batch * HQ * HEAD_DIM, 0);
+        qbb_fill_half(env, hq, (size_t)batch * HQ * HEAD_DIM, qdt == QBLAS_DTYPE_BF16);
         qblas_attention_params_t *a = &p->ap;
-        a->num_seqs = a->num_q_tokens = batch, a->num_q_heads = HQ, a->q_dtype = QBLAS_DTYPE_F16;
+        a->num_seqs = a->num_q_tokens = batch, a->num_q_heads = HQ, a->q_dtype = qdt;
         a->q = qbb_alloc_upload(env, hq, (size_t)batch * HQ * HEAD_DIM * 2);
         a->o = qbb_alloc(env, (size_t)batch * HQ * HEAD_DIM * 2);
         a->block_tables = qbb_alloc_upload(env, hi, sizeof(int32_t) * batch * pps);
@@ -556,7 +593,9 @@ static int make_attention(qbb_problem_t *p, char *err, size_t err_len)
             !a->seq_lens)
             rc = qbb_err(err, err_len, QBB_ERROR, "cannot allocate the KV cache (%zu bytes each for K and V)", cache);
     }
-    p->kv_bytes_per_seq = 2.0 * ((double)ctx * HKV * (double)row + (nsc ? (double)ctx * HKV * 4.0 * (dt == QBLAS_DTYPE_U4 ? 2 : 1) : 0.0));
+    /* bytes one sequence's decode reads: K and V rows, plus per-token-head scales (and u4 zeros) */
+    const int per_token = dt == QBLAS_DTYPE_I8 || dt == QBLAS_DTYPE_U4;
+    p->kv_bytes_per_seq = 2.0 * ((double)ctx * HKV * (double)row + (per_token ? (double)ctx * HKV * 4.0 * (dt == QBLAS_DTYPE_U4 ? 2 : 1) : 0.0));
     free(h), free(hs), free(hi), free(hq);
     return rc;
 }

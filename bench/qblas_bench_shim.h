@@ -36,10 +36,15 @@ typedef enum qbb_op {
     QBB_FP8_CHANNEL,        /* e4m3, per-token X x per-channel W scales */
     QBB_FP8_BLOCK,          /* e4m3, 1x128 X blocks x 128x128 W blocks */
     QBB_W4A8,               /* QServe QoQ g128, i8 per-token X */
+    QBB_W4A8_CHANNEL,       /* QServe QoQ per-channel, i8 per-token X */
     QBB_SPARSE24_F16,       /* 2:4 sparse f16 */
-    QBB_ATTN_F16,           /* paged decode attention, f16 KV */
+    QBB_SPARSE24_BF16,      /* 2:4 sparse bf16 */
+    QBB_SPARSE24_I8,        /* 2:4 sparse i8, per-token X x per-channel W scales */
+    QBB_ATTN_F16,           /* paged decode attention, f16 KV (first of the attention ops) */
+    QBB_ATTN_BF16,          /* bf16 KV (bf16 queries) */
+    QBB_ATTN_E4M3,          /* e4m3 KV, per-head scales */
     QBB_ATTN_I8,            /* i8 KV, per-token-head scales */
-    QBB_ATTN_U4,            /* u4 KV, per-token-head scales and zeros */
+    QBB_ATTN_U4,            /* u4 KV, per-token-head scales and zeros (last of the attention ops) */
     /* peers, called directly (CUDA builds only; elsewhere they skip) */
     QBB_PEER_CUBLAS_F16,    /* cublasGemmEx f16 x f16 -> f16, fp32 accumulate */
     QBB_PEER_CUBLAS_BF16,   /* cublasGemmEx bf16 -> bf16 */
