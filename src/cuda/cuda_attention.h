@@ -4,9 +4,16 @@
 #ifndef QBLAS_CUDA_ATTENTION_H
 #define QBLAS_CUDA_ATTENTION_H
 
-/* One kernel configuration of the registry (cuda_registry.c). */
+/* One decode configuration of the registry (cuda_registry.c): the kernels
+ * themselves are the same templates everywhere (attn_decode.cuh); an
+ * architecture picks the name tag and the split policy. */
 typedef struct qb_cuda_attn_cfg {
-    const char *name; /* what the "which kernel" queries report */
+    const char *name;      /* the configuration, for documentation and errors */
+    const char *tag;       /* architecture tag in kernel names ("sm80"); e4m3 caches on
+                              cc >= 8.9 report "sm89" (hardware fp8 -> f16x2 conversion) */
+    int ctas_per_sm;       /* resident decode CTAs per SM the split planner fills */
+    int min_split_tokens;  /* a split covers at least this many keys of max_seq_len */
+    int max_splits;
 } qb_cuda_attn_cfg;
 
 qblas_status_t qb_cuda_attention_init(qblas_handle_t h); /* kernel attributes for this device */

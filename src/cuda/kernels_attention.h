@@ -6,8 +6,9 @@
  * Every pointer is device memory. The host cannot read seq_lens,
  * qo_indptr or block_tables without a synchronization, so the kernels
  * defend themselves: a sequence length is clamped to [0, max_seq_len], a
- * block-table entry outside [0, num_pages) reads nothing (its keys are
- * skipped), a slot_mapping entry outside the cache writes nothing. Such
+ * block-table entry outside [0, num_pages) reads nothing (decode skips
+ * its keys, prefill takes them as zero rows: logit 0, value 0), a
+ * slot_mapping entry outside the cache writes nothing. Such
  * inputs give unspecified values in their own outputs, never an access
  * out of bounds.
  */
@@ -53,6 +54,7 @@ typedef struct qb_attn_kparams {
 /* ---- prefill / extend (attn_prefill*.cu): qo_indptr != NULL ----
  * Tensor cores (mma.sync) for Q.K^T and P.V, causal mask, sliding window,
  * soft-cap, over the paged quantized cache. */
+#define QB_ATTN_PREFILL_ROWS 64 /* query rows (token x query head of one kv head) per prefill CTA */
 /* Workspace bytes the prefill launch needs for p (0 if none); the host
  * adds it to qblas_attention_query's answer. */
 size_t qb_attn_prefill_workspace(const qb_attn_kparams *p);
@@ -62,6 +64,37 @@ cudaError_t qb_attn_prefill_launch(const qb_attn_kparams *p, void *ws, cudaStrea
 const char *qb_attn_prefill_name(const qb_attn_kparams *p);
 /* Allow the dynamic shared memory the prefill kernels need (up to smem_max). */
 cudaError_t qb_attn_prefill_prepare(int smem_max);
+
+/* ---- decode (attn_decode*.cu): qo_indptr == NULL ----
+ * One CTA per (sequence, kv head, chunk of group_tile query heads, split):
+ * the G query heads of a kv head share every K/V byte read. num_splits > 1
+ * splits each sequence's visible keys into num_splits equal chunks
+ * (flash-decoding); the partials go to the workspace and a merge kernel
+ * combines them by log-sum-exp. group_tile: 1, 2, 4 or 8 (>= G, or 8 when
+ * G > 8: then ceil(G / 8) CTAs per kv head each take 8 query heads). */
+/* Dynamic shared memory of the decode kernel for this configuration. */
+size_t qb_attn_decode_smem(int kv_dtype, int head_dim, int group_tile);
+/* Workspace bytes for num_splits > 1 (0 for 1), used from a 256-byte boundary. */
+size_t qb_attn_decode_workspace(const qb_attn_kparams *p, int num_splits);
+/* Launch on s; ws: qb_attn_decode_workspace bytes (any alignment). */
+cudaError_t qb_attn_decode_launch(const qb_attn_kparams *p, int group_tile, int num_splits, void *ws, cudaStream_t s);
+/* Allow the dynamic shared memory every decode kernel needs (up to smem_max). */
+cudaError_t qb_attn_decode_prepare(int smem_max);
+/* Tokens per pipeline tile of the decode kernel (4096 / head_dim): the split granule. */
+int qb_attn_decode_tile(int head_dim);
+
+/* ---- KV append (attn_append.cu) ---- */
+typedef struct qb_kv_append_kparams {
+    int dtype, num_pages, page_size, num_kv_heads, head_dim;
+    void *k, *v;
+    float *k_scale, *v_scale, *k_zero, *v_zero; /* as qb_kv_kparams; written for I8 and U4 */
+    int scale_per_head;
+    long long num_tokens;
+    int src_dtype;          /* F32, F16, BF16 */
+    const void *k_new, *v_new; /* [num_tokens][num_kv_heads][head_dim] */
+    const int64_t *slot_mapping;
+} qb_kv_append_kparams;
+cudaError_t qb_kv_append_launch(const qb_kv_append_kparams *a, cudaStream_t s);
 
 #ifdef __cplusplus
 }
