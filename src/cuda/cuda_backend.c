@@ -151,6 +151,50 @@ qblas_status_t qb_cuda_on_device(qblas_handle_t h)
     return QBLAS_STATUS_SUCCESS;
 }
 
+qblas_status_t qb_cuda_device_ptr(qblas_handle_t h, const void *p, const char *what)
+{
+    struct cudaPointerAttributes at;
+    if (!p) return QBLAS_STATUS_SUCCESS;
+    if (cudaPointerGetAttributes(&at, p) != cudaSuccess) {
+        (void)cudaGetLastError(); /* the failed query left a (non-sticky) error: clear it */
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "%s is not a CUDA pointer", what);
+    }
+    if (at.type == cudaMemoryTypeManaged) return QBLAS_STATUS_SUCCESS;
+    if (at.type != cudaMemoryTypeDevice || at.device != qb_cuda(h)->device)
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "%s is not memory of CUDA device %d", what, qb_cuda(h)->device);
+    return QBLAS_STATUS_SUCCESS;
+}
+
+qblas_status_t qb_cuda_check_rows16(qblas_handle_t h, const qblas_act_t *x, const void *w_data, const char *family)
+{
+    if ((uintptr_t)x->data % 16 || x->ld % 16)
+        return qb_fail(h, QBLAS_STATUS_NOT_SUPPORTED,
+                       "CUDA %s needs 16-byte aligned activation rows (pointer and ldx=%lld multiples of 16)", family,
+                       (long long)x->ld);
+    if ((uintptr_t)w_data % 16)
+        return qb_fail(h, QBLAS_STATUS_NOT_SUPPORTED, "CUDA %s needs the weight data 16-byte aligned", family);
+    return QBLAS_STATUS_SUCCESS;
+}
+
+void qb_cuda_plan_splits(const qb_cuda_state *s, int64_t m, int64_t blocks, size_t smem, int64_t kt, int64_t kp,
+                         int64_t max_splits, int64_t *tiles_per_split, int64_t *splits)
+{
+    int64_t per_sm = s->smem_per_sm / (int64_t)(smem + 1024);
+    per_sm = per_sm < 1 ? 1 : per_sm > 4 ? 4 : per_sm;
+    const int64_t target = s->sms * per_sm;
+    int64_t n = 1;
+    if (blocks < target) {
+        int64_t most = kt / 4, traffic = kp / (64 * m);
+        if (traffic < most) most = traffic;
+        n = qb_cdiv(target, blocks);
+        if (n > most) n = most;
+        if (n > max_splits) n = max_splits;
+        if (n < 1) n = 1;
+    }
+    *tiles_per_split = qb_cdiv(kt, n);
+    *splits = qb_cdiv(kt, *tiles_per_split); /* no empty split */
+}
+
 static qblas_status_t cuda_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream)
 {
     return family(a->w->format)->gemm(h, a, ws, ws_bytes, stream);

@@ -115,5 +115,24 @@ qblas_status_t qb_cuda_quantize_act(qblas_handle_t h, const qb_qact_args *a, voi
 
 /* The handle's device is the current one (CUDA calls act on the current device). */
 qblas_status_t qb_cuda_on_device(qblas_handle_t h);
+/* p (when not NULL) is memory of the handle's device, or managed memory: the
+ * canonical buffers a prepack reads and the blob it writes. INVALID_VALUE
+ * naming `what` otherwise. */
+qblas_status_t qb_cuda_device_ptr(qblas_handle_t h, const void *p, const char *what);
+/* The byte-operand GEMMs (INT8, FP8, W4A8) copy X rows, and canonical
+ * weight rows, in 16-byte chunks: x->data, x->ld and w_data (NULL: not
+ * checked) must be multiples of 16; NOT_SUPPORTED naming the family
+ * ("INT8") otherwise. */
+qblas_status_t qb_cuda_check_rows16(qblas_handle_t h, const qblas_act_t *x, const void *w_data, const char *family);
+/* Split-K planning of the 4-bit weight GEMMs (W4A16, W4A8), whose blocks
+ * (`blocks` of them, smem bytes each) cover the M x Np output: split K when
+ * the grid alone would leave SMs idle, aiming at every SM holding as many
+ * blocks as fit (at most 4). Each split covers at least 4 of the kt k
+ * tiles, and the 4-byte partial sums (written and read back: 8 * M * Np
+ * bytes per split) stay within a quarter of the weight bytes (Np * Kp / 2),
+ * so splits <= Kp / (64 M); at most max_splits. Sets *tiles_per_split and
+ * *splits (no split is empty). */
+void qb_cuda_plan_splits(const qb_cuda_state *s, int64_t m, int64_t blocks, size_t smem, int64_t kt, int64_t kp,
+                         int64_t max_splits, int64_t *tiles_per_split, int64_t *splits);
 
 #endif /* QBLAS_CUDA_BACKEND_H */

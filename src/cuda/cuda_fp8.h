@@ -6,8 +6,13 @@
 
 /* One kernel configuration of the registry (cuda_registry.c). */
 typedef struct qb_cuda_fp8_cfg {
-    const char *name; /* what the "which kernel" queries report */
+    const char *name; /* base name, "fp8_<arch>_<mma|wgmma>_<tile>"; the reported name inserts the dtype
+                       * pair after "fp8_" and appends "_block128" for block scales
+                       * (fp8_e4m3xe4m3_sm90a_wgmma_m128n128k128_block128) */
     int64_t max_m;    /* chosen for M <= max_m (the lists are ordered by it); -1: any M */
+    int wgmma;        /* 0: mma.sync (qb_fp8_mma_launch); 1: sm_90a wgmma (qb_fp8_sm90a_launch) */
+    int bm, stages;   /* mma.sync: block rows (16, 64, 128) and pipeline depth */
+    int sm90a_cfg;    /* wgmma: QB_FP8_SM90A_M128 or QB_FP8_SM90A_M64 */
 } qb_cuda_fp8_cfg;
 
 qblas_status_t qb_cuda_fp8_init(qblas_handle_t h); /* kernel attributes for this device */

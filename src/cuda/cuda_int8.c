@@ -67,11 +67,7 @@ static qblas_status_t check_problem(qblas_handle_t h, const qb_gemm_args *a)
     if (a->n > I8_MAX_N || a->m > I8_MAX_M)
         return UNSUPPORTED("CUDA INT8 handles n <= %lld and m <= %lld (n=%lld m=%lld)", LL(I8_MAX_N), LL(I8_MAX_M),
                            LL(a->n), LL(a->m));
-    if ((uintptr_t)x->data % 16 || x->ld % 16)
-        return UNSUPPORTED("CUDA INT8 needs 16-byte aligned activation rows (pointer and ldx=%lld multiples of 16)",
-                           LL(x->ld));
-    if ((uintptr_t)w->data % 16) return UNSUPPORTED("CUDA INT8 needs the weight data 16-byte aligned");
-    return QBLAS_STATUS_SUCCESS;
+    return qb_cuda_check_rows16(h, x, w->data, "INT8");
 }
 
 static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, i8_plan *p)

@@ -65,23 +65,125 @@ static const qb_cuda_int8_cfg *const sm80_int8[] = {&i8_sm80_m16, &i8_sm80_m32, 
 static const qb_cuda_int8_cfg *const sm90a_int8[] = {&i8_sm90a_m16, &i8_sm80_m32, &i8_sm80_m64_mid, &i8_sm90a_m128,
                                                      NULL};
 
-/* ---- FP8 ---- */
+/* ---- FP8 ----
+ * e4m3/e5m2 x e4m3/e5m2 (cuda_fp8.c builds the reported name from the base
+ * name: dtype pair after "fp8_", "_block128" for block scales, "_splitk"
+ * when the mma.sync path splits K to fill the GPU).
+ *   sm_80   none: no fp8 tensor cores (NOT_SUPPORTED).
+ *   sm_89   mma.sync m16n8k32 (fp8_mma.cuh), n128 x k64 per stage: m16 with 6
+ *           stages (M <= 16: weight streaming, bytes in flight), m64 with 4
+ *           (M <= 256), m128 (8 warps, 64 rows x 64 columns each) with 3.
+ *   sm_90a  the same mma.sync m16 (M <= 16) and m64 (M <= 64), where the
+ *           GEMM streams weights and wgmma's 64-row minimum would idle;
+ *           above, wgmma + TMA warp-specialized (fp8_sm90a_wgmma*.cu): m64
+ *           (one consumer warpgroup) up to M = 256, where m128 would leave
+ *           most of the 132 SMs idle at common N, and m128 beyond. */
+#include "kernels_fp8.h"
+#define FP8_MMA_CFG(var, arch, bm, s, max_m) \
+    static const qb_cuda_fp8_cfg var = {"fp8_" #arch "_mma_m" #bm "n128k64_s" #s, max_m, 0, bm, s, 0}
+#define FP8_WGMMA_CFG(var, bm, cfg, max_m) \
+    static const qb_cuda_fp8_cfg var = {"fp8_sm90a_wgmma_m" #bm "n128k128", max_m, 1, bm, 0, cfg}
+FP8_MMA_CFG(fp8_sm89_m16, sm89, 16, 6, 16);
+FP8_MMA_CFG(fp8_sm89_m64, sm89, 64, 4, 256);
+FP8_MMA_CFG(fp8_sm89_m64_small, sm89, 64, 4, 64); /* sm_90a: up to M = 64, then wgmma */
+FP8_MMA_CFG(fp8_sm89_m128, sm89, 128, 3, -1);
+FP8_WGMMA_CFG(fp8_sm90a_m64, 64, QB_FP8_SM90A_M64, 256);
+FP8_WGMMA_CFG(fp8_sm90a_m128, 128, QB_FP8_SM90A_M128, -1);
 static const qb_cuda_fp8_cfg *const sm80_fp8[] = {NULL}; /* no fp8 tensor cores */
-static const qb_cuda_fp8_cfg *const sm89_fp8[] = {NULL};
-static const qb_cuda_fp8_cfg *const sm90a_fp8[] = {NULL};
+static const qb_cuda_fp8_cfg *const sm89_fp8[] = {&fp8_sm89_m16, &fp8_sm89_m64, &fp8_sm89_m128, NULL};
+static const qb_cuda_fp8_cfg *const sm90a_fp8[] = {&fp8_sm89_m16, &fp8_sm89_m64_small, &fp8_sm90a_m64,
+                                                   &fp8_sm90a_m128, NULL};
 
-/* ---- W4A8 ---- */
-static const qb_cuda_w4a8_cfg *const sm80_w4a8[] = {NULL};
-static const qb_cuda_w4a8_cfg *const sm90a_w4a8[] = {NULL};
+/* ---- W4A8 ----
+ * (QServe QoQ: u4 codes widened to int8 in registers, mma.sync m16n8k32 s8,
+ * 4 warps, n128 x k64 per stage; split-K with exact int32 partials when the
+ * grid would not fill the GPU.)
+ *   sm_80   m16, m32 (4 stages), m64 (M <= 256), m128 (3 stages) for larger M.
+ *   sm_89   inherits sm_80's list.
+ *   sm_90a  own m16 / m32 with 6 stages (bytes in flight for HBM3 at decode
+ *           sizes) and m128 with 4 stages; sm_80's m64. */
+#define W8_NAME(v, arch, m, s) "w4a8_" #v "_" #arch "_mma_m" #m "n128k64_s" #s
+#define W8_CFG(var, arch, bm, s, max_m)                                                                      \
+    static const qb_cuda_w4a8_cfg var = {{{W8_NAME(g128, arch, bm, s), W8_NAME(g128, arch, bm, s) "_splitk"}, \
+                                          {W8_NAME(perchannel, arch, bm, s),                                 \
+                                           W8_NAME(perchannel, arch, bm, s) "_splitk"}},                     \
+                                         bm, s, max_m}
+W8_CFG(w8_sm80_m16, sm80, 16, 4, 16);
+W8_CFG(w8_sm80_m32, sm80, 32, 4, 32);
+W8_CFG(w8_sm80_m64, sm80, 64, 4, 256);
+W8_CFG(w8_sm80_m128, sm80, 128, 3, -1);
+W8_CFG(w8_sm90a_m16, sm90a, 16, 6, 16);
+W8_CFG(w8_sm90a_m32, sm90a, 32, 6, 32);
+W8_CFG(w8_sm90a_m128, sm90a, 128, 4, -1);
+static const qb_cuda_w4a8_cfg *const sm80_w4a8[] = {&w8_sm80_m16, &w8_sm80_m32, &w8_sm80_m64, &w8_sm80_m128, NULL};
+static const qb_cuda_w4a8_cfg *const sm90a_w4a8[] = {&w8_sm90a_m16, &w8_sm90a_m32, &w8_sm80_m64, &w8_sm90a_m128,
+                                                     NULL};
 
-/* ---- 2:4 sparse ---- */
-static const qb_cuda_sparse24_cfg *const sm80_sparse24[] = {NULL};
-static const qb_cuda_sparse24_cfg *const sm89_sparse24[] = {NULL};
-static const qb_cuda_sparse24_cfg *const sm90a_sparse24[] = {NULL};
+/* ---- 2:4 sparse ----
+ * mma.sp (m16n8k32 f16/bf16, m16n8k64 s8/e4m3/e5m2), 4 warps, a block of
+ * 128 weight rows x bx tokens, one stage = 128 bytes of each X row (k64
+ * f16/bf16, k128 i8/fp8). Name:
+ * sp24_<w dtype>_<arch>_mmasp_n128m<bx>k<stage k>_s<stages>[_block128].
+ *   sm_80   f16, bf16, i8: m16 with 6 stages (M <= 16, decode: bytes in
+ *           flight), m32 with 4 (M <= 32), m128 with 3 (any M; 2 blocks per
+ *           SM by registers).
+ *   sm_89   the same, plus fp8 (e4m3/e5m2 weights), per-tensor/per-row or
+ *           block scales: m16 (M <= 16) and m32 (any M: the fp32 sums
+ *           promoted every 128 k double the accumulators).
+ *   sm_90a  the same, but fp8 only m16 (any M): ptxas expands fp8 mma.sp on
+ *           sm_90 (168 registers for m16, the m32 kernels spill); Hopper's
+ *           fp8 path is wgmma(.sp), future work. */
+#define SP24_CFG(var, dt, DT, arch, bx, k, s, block, sfx, max_m)                                                 \
+    static const qb_cuda_sparse24_cfg var = {"sp24_" #dt "_" #arch "_mmasp_n128m" #bx "k" #k "_s" #s sfx, DT, bx, s, \
+                                             block, max_m}
+SP24_CFG(sp24_f16_m16, f16, QBLAS_DTYPE_F16, sm80, 16, 64, 6, 0, "", 16);
+SP24_CFG(sp24_f16_m32, f16, QBLAS_DTYPE_F16, sm80, 32, 64, 4, 0, "", 32);
+SP24_CFG(sp24_f16_m128, f16, QBLAS_DTYPE_F16, sm80, 128, 64, 3, 0, "", -1);
+SP24_CFG(sp24_bf16_m16, bf16, QBLAS_DTYPE_BF16, sm80, 16, 64, 6, 0, "", 16);
+SP24_CFG(sp24_bf16_m32, bf16, QBLAS_DTYPE_BF16, sm80, 32, 64, 4, 0, "", 32);
+SP24_CFG(sp24_bf16_m128, bf16, QBLAS_DTYPE_BF16, sm80, 128, 64, 3, 0, "", -1);
+SP24_CFG(sp24_i8_m16, i8, QBLAS_DTYPE_I8, sm80, 16, 128, 6, 0, "", 16);
+SP24_CFG(sp24_i8_m32, i8, QBLAS_DTYPE_I8, sm80, 32, 128, 4, 0, "", 32);
+SP24_CFG(sp24_i8_m128, i8, QBLAS_DTYPE_I8, sm80, 128, 128, 3, 0, "", -1);
+SP24_CFG(sp24_e4m3_m16, e4m3, QBLAS_DTYPE_E4M3, sm89, 16, 128, 6, 0, "", 16);
+SP24_CFG(sp24_e4m3_m32, e4m3, QBLAS_DTYPE_E4M3, sm89, 32, 128, 4, 0, "", -1);
+SP24_CFG(sp24_e4m3_m16_b, e4m3, QBLAS_DTYPE_E4M3, sm89, 16, 128, 6, 1, "_block128", 16);
+SP24_CFG(sp24_e4m3_m32_b, e4m3, QBLAS_DTYPE_E4M3, sm89, 32, 128, 4, 1, "_block128", -1);
+SP24_CFG(sp24_e5m2_m16, e5m2, QBLAS_DTYPE_E5M2, sm89, 16, 128, 6, 0, "", 16);
+SP24_CFG(sp24_e5m2_m32, e5m2, QBLAS_DTYPE_E5M2, sm89, 32, 128, 4, 0, "", -1);
+SP24_CFG(sp24_e5m2_m16_b, e5m2, QBLAS_DTYPE_E5M2, sm89, 16, 128, 6, 1, "_block128", 16);
+SP24_CFG(sp24_e5m2_m32_b, e5m2, QBLAS_DTYPE_E5M2, sm89, 32, 128, 4, 1, "_block128", -1);
+SP24_CFG(sp24_e4m3_m16_any, e4m3, QBLAS_DTYPE_E4M3, sm89, 16, 128, 6, 0, "", -1); /* sm_90a */
+SP24_CFG(sp24_e4m3_m16_b_any, e4m3, QBLAS_DTYPE_E4M3, sm89, 16, 128, 6, 1, "_block128", -1);
+SP24_CFG(sp24_e5m2_m16_any, e5m2, QBLAS_DTYPE_E5M2, sm89, 16, 128, 6, 0, "", -1);
+SP24_CFG(sp24_e5m2_m16_b_any, e5m2, QBLAS_DTYPE_E5M2, sm89, 16, 128, 6, 1, "_block128", -1);
+#define SP24_BASE                                                                                     \
+    &sp24_f16_m16, &sp24_f16_m32, &sp24_f16_m128, &sp24_bf16_m16, &sp24_bf16_m32, &sp24_bf16_m128, \
+        &sp24_i8_m16, &sp24_i8_m32, &sp24_i8_m128
+#define SP24_FP8                                                                                         \
+    &sp24_e4m3_m16, &sp24_e4m3_m32, &sp24_e4m3_m16_b, &sp24_e4m3_m32_b, &sp24_e5m2_m16, &sp24_e5m2_m32, \
+        &sp24_e5m2_m16_b, &sp24_e5m2_m32_b
+static const qb_cuda_sparse24_cfg *const sm80_sparse24[] = {SP24_BASE, NULL};
+static const qb_cuda_sparse24_cfg *const sm89_sparse24[] = {SP24_BASE, SP24_FP8, NULL};
+static const qb_cuda_sparse24_cfg *const sm90a_sparse24[] = {SP24_BASE, &sp24_e4m3_m16_any, &sp24_e4m3_m16_b_any,
+                                                             &sp24_e5m2_m16_any, &sp24_e5m2_m16_b_any, NULL};
+#undef SP24_BASE
+#undef SP24_FP8
 
-/* ---- attention ---- */
-static const qb_cuda_attn_cfg *const sm80_attn[] = {NULL};
-static const qb_cuda_attn_cfg *const sm90a_attn[] = {NULL};
+/* ---- attention ----
+ * Decode (attn_decode*.cu): one kernel template for every architecture
+ * (4 warps, cp.async pipeline of 3/4/6 stages for 16/8/4-bit caches, 16-32 KB
+ * in flight per CTA); names "attn_decode_<kv>_d<D>_g<GT>_<tag>[_split]".
+ * sm_80 and sm_89 (which shares sm_80's list) report "sm80", except e4m3
+ * caches on cc >= 8.9, which decode fp8 with the hardware conversion and
+ * report "sm89". The planner fills ctas_per_sm resident CTAs per SM (the
+ * G = 8 kernels use ~250 registers: two 128-thread CTAs per SM) by splitting
+ * the context, each split at least min_split_tokens keys of max_seq_len.
+ * sm_90a: the same kernels and policy (the sm_80 code path, "sm80" names).
+ * Prefill (attn_prefill*.cu, qo_indptr given) names its own kernels. */
+static const qb_cuda_attn_cfg attn_decode_cfg = {"attn_decode", "sm80", 2, 256, 64};
+static const qb_cuda_attn_cfg *const sm80_attn[] = {&attn_decode_cfg, NULL};
+static const qb_cuda_attn_cfg *const sm90a_attn[] = {&attn_decode_cfg, NULL};
 
 static const qb_cuda_arch archs[] = {
     {.name = "sm_90a", .cc_min = 90, .cc_max = 90, .inherits = "sm_80 (m64)", .w4a16 = sm90a_w4a16,

@@ -4,10 +4,16 @@
 #ifndef QBLAS_CUDA_SPARSE24_H
 #define QBLAS_CUDA_SPARSE24_H
 
-/* One kernel configuration of the registry (cuda_registry.c). */
+/* One kernel configuration of the registry (cuda_registry.c): a block of
+ * 128 weight rows x bx tokens, 4 warps, `stages` cp.async stages of 128
+ * bytes per X row (kernels_sparse24.h; sp24_kernel.cuh builds exactly the
+ * registry's (bx, stages) pairs for every dtype). */
 typedef struct qb_cuda_sparse24_cfg {
-    const char *name; /* what the "which kernel" queries report */
-    int64_t max_m;    /* chosen for M <= max_m (the lists are ordered by it); -1: any M */
+    const char *name;    /* what the "which kernel" queries report */
+    qblas_dtype_t dtype; /* weight dtype: F16, BF16, I8 (= the activations'), E4M3 or E5M2 */
+    int bx, stages;
+    int block;           /* fp8 with 1x128 x 128x128 block scales */
+    int64_t max_m;       /* chosen for M <= max_m (the lists are ordered by it); -1: any M */
 } qb_cuda_sparse24_cfg;
 
 qblas_status_t qb_cuda_sparse24_init(qblas_handle_t h); /* kernel attributes for this device */

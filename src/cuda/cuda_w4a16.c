@@ -100,21 +100,6 @@ qblas_status_t qb_cuda_w4a16_prepack_size(qblas_handle_t h, const qblas_weight_t
     return QBLAS_STATUS_SUCCESS;
 }
 
-/* The canonical buffers must live on the handle's device (or be managed). */
-static qblas_status_t device_ptr(qblas_handle_t h, const void *p, const char *what)
-{
-    struct cudaPointerAttributes at;
-    if (!p) return QBLAS_STATUS_SUCCESS;
-    if (cudaPointerGetAttributes(&at, p) != cudaSuccess) {
-        (void)cudaGetLastError();
-        return INVALID("%s is not a CUDA pointer", what);
-    }
-    if (at.type == cudaMemoryTypeManaged) return QBLAS_STATUS_SUCCESS;
-    if (at.type != cudaMemoryTypeDevice || at.device != qb_cuda(h)->device)
-        return INVALID("%s is not memory of CUDA device %d", what, qb_cuda(h)->device);
-    return QBLAS_STATUS_SUCCESS;
-}
-
 /* Copy `bytes` of device memory to a new host buffer (*out, caller frees). */
 static qblas_status_t fetch(qblas_handle_t h, const void *src, size_t bytes, cudaStream_t s, void **out)
 {
@@ -191,10 +176,10 @@ static qblas_status_t prepack_checks(qblas_handle_t h, const qblas_weight_t *w)
     if (!qb_aligned(w->scales, w->scale_dtype)) return INVALID("weight scales misaligned");
     if (w->g_idx && ((uintptr_t)w->g_idx % 4)) return INVALID("g_idx misaligned");
     qblas_status_t st = qb_cuda_on_device(h);
-    if (!st) st = device_ptr(h, w->data, "weight data");
-    if (!st) st = device_ptr(h, w->scales, "weight scales");
-    if (!st) st = device_ptr(h, w->zeros, "weight zeros");
-    if (!st) st = device_ptr(h, w->g_idx, "g_idx");
+    if (!st) st = qb_cuda_device_ptr(h, w->data, "weight data");
+    if (!st) st = qb_cuda_device_ptr(h, w->scales, "weight scales");
+    if (!st) st = qb_cuda_device_ptr(h, w->zeros, "weight zeros");
+    if (!st) st = qb_cuda_device_ptr(h, w->g_idx, "g_idx");
     return st;
 }
 
@@ -224,7 +209,7 @@ qblas_status_t qb_cuda_w4a16_prepack(qblas_handle_t h, const qblas_weight_t *w, 
     w4_blob b = {0};
     int32_t *perm = NULL;
     qblas_status_t st = dims_of(h, w, &d);
-    if (st || (st = prepack_checks(h, w)) || (st = device_ptr(h, dst, "prepack dst"))) return st;
+    if (st || (st = prepack_checks(h, w)) || (st = qb_cuda_device_ptr(h, dst, "prepack dst"))) return st;
     blob_layout(w, &d, &b);
     /* content checks: all of them before the first write */
     if (w->zeros && (st = check_zeros(h, w, &d, s))) return st;
@@ -285,29 +270,6 @@ static const qb_cuda_w4a16_cfg *choose(qblas_handle_t h, const qb_gemm_args *a, 
     return *st ? NULL : c;
 }
 
-/* Split K when the grid alone would leave SMs idle: aim at every SM holding
- * as many blocks as fit (shared memory). Each split covers at least 4 k
- * tiles, and the fp32 partial sums (written and read back: 8 * M * Np bytes
- * per split) stay within a quarter of the weight bytes (Np * Kp / 2). */
-static void plan_splits(const qb_cuda_state *s, int64_t m, w4_plan *p)
-{
-    const int64_t base = p->mblocks * p->nblocks;
-    int64_t per_sm = s->smem_per_sm / (int64_t)(qb_cuda_w4a16_smem(p->cfg) + 1024);
-    per_sm = per_sm < 1 ? 1 : per_sm > 4 ? 4 : per_sm;
-    const int64_t target = s->sms * per_sm;
-    int64_t splits = 1;
-    if (base < target) {
-        int64_t most = p->d.kt / 4, traffic = p->d.kp / (64 * m);
-        if (traffic < most) most = traffic;
-        splits = qb_cdiv(target, base);
-        if (splits > most) splits = most;
-        if (splits > W4_MAX_SPLITS) splits = W4_MAX_SPLITS;
-        if (splits < 1) splits = 1;
-    }
-    p->tiles_per_split = qb_cdiv(p->d.kt, splits);
-    p->splits = qb_cdiv(p->d.kt, p->tiles_per_split); /* no empty split */
-}
-
 static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, w4_plan *p)
 {
     const qblas_weight_t *w = a->w;
@@ -321,7 +283,8 @@ static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, w4_plan
     p->stage_x = w->g_idx != NULL || (uintptr_t)x->data % 16 != 0 || x->ld % 8 != 0;
     p->mblocks = qb_cdiv(a->m, 16 * p->cfg->mt);
     p->nblocks = p->d.np / QB_W4_BN;
-    plan_splits(qb_cuda(h), a->m, p);
+    qb_cuda_plan_splits(qb_cuda(h), a->m, p->mblocks * p->nblocks, qb_cuda_w4a16_smem(p->cfg), p->d.kt, p->d.kp,
+                        W4_MAX_SPLITS, &p->tiles_per_split, &p->splits);
     size_t off = 0;
     p->x_off = off;
     if (p->stage_x) off += ALIGN256((size_t)a->m * (size_t)p->d.kp * 2);

@@ -4,9 +4,13 @@
 #ifndef QBLAS_CUDA_W4A8_H
 #define QBLAS_CUDA_W4A8_H
 
-/* One kernel configuration of the registry (cuda_registry.c). */
+/* One kernel configuration of the registry (cuda_registry.c): 4 warps,
+ * block tile bm x n128, k64 per stage (w4a8_kernel.cuh builds exactly the
+ * registry's (bm, stages) pairs). names[variant][split]: variant 0 g128,
+ * 1 per-channel; split 1 when split-K runs (int32 partials + reduce). */
 typedef struct qb_cuda_w4a8_cfg {
-    const char *name; /* what the "which kernel" queries report */
+    const char *names[2][2]; /* what the "which kernel" queries report */
+    int bm, stages;
     int64_t max_m;    /* chosen for M <= max_m (the lists are ordered by it); -1: any M */
 } qb_cuda_w4a8_cfg;
 

@@ -26,6 +26,10 @@
  * Tails: rows past M or N and chunks past K are zero-filled by cp.async
  * (they add 0 to the sums) and never stored; K % 16 == 0 makes every chunk
  * either wholly inside K or wholly past it.
+ *
+ * Shared with the other byte-operand kernels: load_tile (any thread count;
+ * W4A8's partial last chunk), mma_stage_k64 (the ldmatrix addressing, over
+ * an mma functor: s8 here, fp8 in fp8_mma.cuh) and zero_acc.
  */
 #ifndef QBLAS_INT8_KERNEL_CUH
 #define QBLAS_INT8_KERNEL_CUH
@@ -57,30 +61,49 @@ template <int WM, int WN, int MT, int NT> struct I8Tile {
     static_assert(NT % 2 == 0, "B is loaded two n8 tiles per ldmatrix.x4");
 };
 
-/* rows x 4 chunks of one operand (ld bytes per row, `rows_left` valid rows)
- * into a tile, k step kt; chunks past K or past the last row are zero-filled. */
-template <int ROWS>
-__device__ __forceinline__ void load_tile(uint8_t *tile, const int8_t *g, long long ld, int rows_left, int k, int kt,
+/* ROWS x 4 chunks of one byte operand (ld bytes per row, `rows_left`
+ * valid rows), k step kt, into a swizzled tile by THREADS threads; chunks
+ * past K or past the last row are zero-filled. The INT8, FP8 (mma.sync) and
+ * W4A8 (its X tile) kernels all load their k64 byte tiles with it. PARTIAL:
+ * the last chunk may end inside K (K even but not a multiple of 16): copy
+ * its bytes and zero-fill the rest. */
+template <int ROWS, int THREADS = QB_I8_THREADS, bool PARTIAL = false, typename E>
+__device__ __forceinline__ void load_tile(uint8_t *tile, const E *g, long long ld, int rows_left, int k, int kt,
                                           int tid, uint64_t pol)
 {
+    static_assert(sizeof(E) == 1, "byte operands");
 #pragma unroll
-    for (int i = 0; i < (ROWS * 4 + QB_I8_THREADS - 1) / QB_I8_THREADS; ++i) {
-        const int c = tid + i * QB_I8_THREADS, r = c >> 2, ch = c & 3;
-        if ((ROWS * 4) % QB_I8_THREADS != 0 && c >= ROWS * 4) break;
+    for (int i = 0; i < (ROWS * 4 + THREADS - 1) / THREADS; ++i) {
+        const int c = tid + i * THREADS, r = c >> 2, ch = c & 3;
+        if ((ROWS * 4) % THREADS != 0 && c >= ROWS * 4) break;
         const int kk = kt * QB_I8_BK + ch * 16;
-        const bool ok = r < rows_left && kk < k;
-        const int8_t *src = ok ? g + (long long)r * ld + kk : g;
-        cp_async16(tile + i8_off(r, ch), src, ok ? 16 : 0, pol);
+        if constexpr (PARTIAL) {
+            const int bytes = r < rows_left && kk < k ? min(16, k - kk) : 0;
+            cp_async16(tile + i8_off(r, ch), bytes ? g + (long long)r * ld + kk : g, bytes, pol);
+        } else {
+            const bool ok = r < rows_left && kk < k;
+            const E *src = ok ? g + (long long)r * ld + kk : g;
+            cp_async16(tile + i8_off(r, ch), src, ok ? 16 : 0, pol);
+        }
     }
 }
 
-/* One k64 stage: two k32 mma steps for every (m16, n8) tile of the warp. */
-template <int WM, int WN, int MT, int NT>
-__device__ __forceinline__ void compute_stage_i8(const uint8_t *st, int k_left, int wm, int wn, int lane,
-                                                 int32_t (&acc)[MT][NT][4])
+/* D = A.B + D for int8 (the mma functor of mma_stage_k64). */
+struct MmaS8 {
+    __device__ __forceinline__ void operator()(int32_t d[4], const uint32_t a[4], uint32_t b0, uint32_t b1) const
+    {
+        mma_s8(d, a, b0, b1);
+    }
+};
+
+/* One k64 stage of A (sa: [m][k] rows) x B (sb: [n][k] rows), both tiles in
+ * the i8_off layout: two k32 steps of Mma (an m16n8k32 mma.sync on byte
+ * operands: s8 or fp8) for every (m16, n8) tile of the warp, into acc. */
+template <int MT, int NT, typename Mma, typename Acc>
+__device__ __forceinline__ void mma_stage_k64(const uint8_t *sa, const uint8_t *sb, int k_left, int wm, int wn,
+                                              int lane, Acc (&acc)[MT][NT][4], Mma mma)
 {
-    using T = I8Tile<WM, WN, MT, NT>;
-    const uint8_t *sa = st, *sb = st + T::A_BYTES;
+    static_assert(NT % 2 == 0, "B is loaded two n8 tiles per ldmatrix.x4");
     /* A: lane l addresses row (l & 7) + 8 * ((l >> 3) & 1), k chunk l >> 4 of
      * the k32 step: matrices a0 (rows 0-7, k 0-15), a1 (rows 8-15), a2, a3 (k 16-31).
      * B: lane l addresses n row (l & 7) + 8 * (l >> 4), chunk (l >> 3) & 1:
@@ -103,8 +126,19 @@ __device__ __forceinline__ void compute_stage_i8(const uint8_t *st, int k_left, 
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-            for (int j = 0; j < NT; ++j) mma_s8(acc[mt][j], a[mt], b[j][0], b[j][1]);
+            for (int j = 0; j < NT; ++j) mma(acc[mt][j], a[mt], b[j][0], b[j][1]);
     }
+}
+
+/* Every accumulator of a thread's MT x NT fragments to zero. */
+template <typename Acc, int MT, int NT> __device__ __forceinline__ void zero_acc(Acc (&acc)[MT][NT][4])
+{
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+            for (int c = 0; c < 4; ++c) acc[mt][j][c] = 0;
 }
 
 template <typename Y> __device__ __forceinline__ void put_y(Y *y, float v)
@@ -176,12 +210,7 @@ __global__ void __launch_bounds__(QB_I8_THREADS) int8_mma_kernel(const qb_int8_k
     const int8_t *xg = p.x + (long long)m0 * p.ldx, *wg = p.w + (long long)n0 * p.k;
 
     int32_t acc[MT][NT][4];
-#pragma unroll
-    for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-        for (int j = 0; j < NT; ++j)
-#pragma unroll
-            for (int c = 0; c < 4; ++c) acc[mt][j][c] = 0;
+    zero_acc(acc);
 
     /* prologue: steps 0 .. STAGES-2 in flight, one commit group each (empty
      * groups past the end keep the count uniform) */
@@ -203,7 +232,8 @@ __global__ void __launch_bounds__(QB_I8_THREADS) int8_mma_kernel(const qb_int8_k
             load_tile<T::BN>(smem + wr * T::STAGE + T::A_BYTES, wg, p.k, p.n - n0, p.k, nt, tid, pol_w);
         }
         cp_async_commit();
-        compute_stage_i8<WM, WN, MT, NT>(smem + rd * T::STAGE, p.k - t * QB_I8_BK, wm, wn, lane, acc);
+        const uint8_t *st = smem + rd * T::STAGE;
+        mma_stage_k64<MT, NT>(st, st + T::A_BYTES, p.k - t * QB_I8_BK, wm, wn, lane, acc, MmaS8());
         rd = rd + 1 == STAGES ? 0 : rd + 1;
         wr = wr + 1 == STAGES ? 0 : wr + 1;
     }

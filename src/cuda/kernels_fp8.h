@@ -34,6 +34,13 @@ typedef struct qb_fp8_kparams {
     long long ldy;
     int y_dtype;
     const void *bias;       /* [n] of y_dtype, or NULL */
+    /* mma.sync split-K (OUTER scales only; the wgmma kernels ignore these):
+     * grid z = splits, split z runs k64 tiles [z * split_tiles, +split_tiles)
+     * (split_tiles even: whole k128 blocks) and, when splits > 1, stores its
+     * unscaled fp32 sums to partial [splits][m][n]; a reduce kernel adds the
+     * splits in order and applies the epilogue. splits == 1: no partial. */
+    float *partial;
+    int splits, split_tiles;
 } qb_fp8_kparams;
 
 /* ---- sm_90a: wgmma + TMA, warp-specialized (fp8_sm90a_wgmma*.cu) ----
@@ -50,6 +57,23 @@ cudaError_t qb_fp8_sm90a_launch(int cfg, const qb_fp8_kparams *p, cudaStream_t s
 size_t qb_fp8_sm90a_smem(int cfg);
 /* Allow up to smem_max bytes of dynamic shared memory for every sm_90a kernel. */
 cudaError_t qb_fp8_sm90a_prepare(int smem_max);
+
+/* ---- sm_89+: mma.sync m16n8k32, cp.async pipeline (fp8_mma.cuh, fp8_mma_<x>x<w>.cu) ----
+ * Block tile bm x n128, k64 per stage; bm 16 and 64 run 4 warps, bm 128
+ * runs 8; (bm, stages) pairs are the registry's (cuda_registry.c, FP8).
+ * Requirements the host checks: k % 16 == 0, ldx % 16 == 0, x and w
+ * 16-byte aligned; x_dtype, w_dtype in {E4M3, E5M2}. */
+#define QB_FP8_MMA_BN 128
+#define QB_FP8_MMA_BK 64
+#define QB_FP8_MMA_THREADS(bm) ((bm) >= 128 ? 256 : 128)
+#define QB_FP8_MMA_STAGE_BYTES(bm) (((bm) + QB_FP8_MMA_BN) * QB_FP8_MMA_BK) /* A rows then B rows, 64 bytes each */
+/* Launch the (bm, stages) configuration for p's dtype pair and scale mode
+ * (and, with p->splits > 1, the split reduction after it);
+ * cudaErrorInvalidValue for a combination this build lacks. grid = (m
+ * blocks, n blocks, splits). */
+cudaError_t qb_fp8_mma_launch(int bm, int stages, const qb_fp8_kparams *p, cudaStream_t s);
+/* Allow up to smem_max bytes of dynamic shared memory for every mma.sync FP8 kernel. */
+cudaError_t qb_fp8_mma_prepare(int smem_max);
 
 #ifdef __cplusplus
 }

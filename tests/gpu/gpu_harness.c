@@ -215,6 +215,235 @@ void run_guarded(qblas_handle_t gh, int64_t m, int64_t n, int64_t k, const qblas
 }
 
 
+/* ---------------------------------------------------------------- GEMM case pieces */
+void fill_scales(float *sc, int64_t n)
+{
+    for (int64_t i = 0; sc && i < n; i++) sc[i] = signed_uni(0.005, 0.02);
+}
+void fill_bias(qblas_dtype_t t, void *bias, int64_t n)
+{
+    for (int64_t i = 0; bias && i < n; i++) from_f32(t, bias, i, (float)uni(-2.0, 2.0));
+}
+uint8_t *dpoisoned(size_t bytes)
+{
+    uint8_t *d = dalloc(bytes);
+    CUDA_OK(cudaMemset(d, 0xFF, bytes));
+    return d;
+}
+
+qblas_status_t run_oracle(qblas_handle_t cpu, int64_t m, int64_t n, int64_t k, const qblas_act_t *x,
+                          const qblas_weight_t *w, const void *bias, qblas_dtype_t ydt, void *y, int64_t ldy)
+{
+    memset(y, 0xFF, (size_t)(m * ldy) * dsize(ydt));
+    qblas_kernel_info_t ci;
+    qblas_status_t st = qblas_gemm_query(cpu, m, n, k, x, w, ydt, &ci);
+    void *cws = st ? NULL : xmalloc(ci.workspace_bytes);
+    if (!st) st = qblas_gemm(cpu, m, n, k, x, w, bias, ydt, y, ldy, cws, ci.workspace_bytes, NULL);
+    expect(st == QBLAS_STATUS_SUCCESS, "cpu oracle: %s (%s)", qblas_status_string(st), qblas_last_error(cpu));
+    free(cws);
+    return st;
+}
+
+bool expect_bits(qblas_dtype_t ydt, const void *ygpu, const void *ycpu, int64_t i, float want, int64_t m, int64_t n)
+{
+    const size_t ye = dsize(ydt);
+    const bool same_cpu = memcmp((const uint8_t *)ygpu + i * ye, (const uint8_t *)ycpu + i * ye, ye) == 0;
+    const float g = to_f32(ydt, ygpu, i);
+    if (same_cpu && memcmp(&g, &want, 4) == 0) return true; /* NaN (poison) never matches a finite value */
+    expect(false, "y[%lld][%lld]: gpu %a, oracle %a, definition %a", (long long)m, (long long)n, g,
+           to_f32(ydt, ycpu, i), want);
+    return false;
+}
+
+bool expect_near(qblas_dtype_t ydt, double g, double c, double sum, double S, double gpu_rel, double cpu_rel,
+                 int64_t m, int64_t n)
+{
+    const double eg = gpu_rel * S, ec = cpu_rel * S;
+    const double tol_cpu = eg + ec + 2.0 * half_ulp(ydt, fabs(c) + eg + ec);
+    const double tol_64 = eg + half_ulp(ydt, fabs(sum) + eg);
+    if (!(g == g && fabs(g - c) <= tol_cpu)) {
+        expect(false, "y[%lld][%lld]: gpu %.9g, oracle %.9g, |diff| %.3g > tol %.3g", (long long)m, (long long)n, g, c,
+               fabs(g - c), tol_cpu);
+        return false;
+    }
+    if (!(fabs(g - sum) <= tol_64)) {
+        expect(false, "y[%lld][%lld]: gpu %.9g, float64 %.9g, |diff| %.3g > tol %.3g", (long long)m, (long long)n, g,
+               sum, fabs(g - sum), tol_64);
+        return false;
+    }
+    return true;
+}
+
+void expect_align_refusals(qblas_handle_t gh, int64_t m, int64_t n, int64_t k, const qblas_act_t *xa,
+                           const qblas_weight_t *wd, void *y)
+{
+    const uint8_t *buf = wd->data;
+    /* k % 16 != 0 */
+    qblas_weight_t w40 = *wd;
+    w40.k = 40;
+    EXPECT_STATUS(qblas_gemm(gh, m, n, 40, xa, &w40, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
+                  QBLAS_STATUS_NOT_SUPPORTED);
+    /* ldx not a multiple of 16; X pointer, then W pointer, off 16-byte alignment (k = 16 keeps them in the buffer) */
+    qblas_act_t xl = *xa, xp = *xa;
+    xl.ld = k + 8;
+    xp.data = buf + 1;
+    qblas_weight_t w16 = *wd, wp = *wd;
+    w16.k = 16, wp.k = 16, wp.data = buf + 1;
+    EXPECT_STATUS(qblas_gemm(gh, m, n, k, &xl, wd, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
+                  QBLAS_STATUS_NOT_SUPPORTED);
+    EXPECT_STATUS(qblas_gemm(gh, m, n, 16, &xp, &w16, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
+                  QBLAS_STATUS_NOT_SUPPORTED);
+    EXPECT_STATUS(qblas_gemm(gh, m, n, 16, xa, &wp, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
+                  QBLAS_STATUS_NOT_SUPPORTED);
+}
+
+/* ---------------------------------------------------------------- FP8 GEMM results */
+int64_t cdiv64(int64_t a, int64_t b) { return (a + b - 1) / b; }
+qb_fp8_fmt fp8_fmt(qblas_dtype_t t) { return t == QBLAS_DTYPE_E4M3 ? QB_FP8_E4M3 : QB_FP8_E5M2; }
+
+/* A random code: a small integer in [-4, 4], or +-2^e with e uniform over
+ * the format's subnormals up to 32 (the sums stay far from f16 overflow:
+ * |x*w| <= 1024, |Y| < 1024 * 4112 * 0.02^2 < 2000). */
+uint8_t fp8_rand_code(qblas_dtype_t t, bool exact)
+{
+    if (exact) return qb_fp8_encode((float)irand(-4, 4), fp8_fmt(t));
+    const double e = uni(t == QBLAS_DTYPE_E4M3 ? -11.0 : -18.0, 5.0);
+    return qb_fp8_encode((float)((rnd() & 1 ? 1.0 : -1.0) * exp2(e)), fp8_fmt(t));
+}
+
+const char *fp8_mode_name(int mode)
+{
+    static const char *const names[5] = {"tensor*tensor", "row*tensor", "tensor*row", "row*row", "block128"};
+    return names[mode];
+}
+size_t fp8_nsx(const f8shape *s)
+{
+    return (size_t)(s->mode == 4 ? s->m * cdiv64(s->k, 128) : (s->mode & 1) ? s->m : 1);
+}
+size_t fp8_nsw(const f8shape *s)
+{
+    return (size_t)(s->mode == 4 ? cdiv64(s->n, 128) * cdiv64(s->k, 128) : (s->mode & 2) ? s->n : 1);
+}
+qblas_scale_mode_t fp8_x_mode(const f8shape *s)
+{
+    return s->mode == 4 ? QBLAS_SCALE_BLOCK_1X128 : (s->mode & 1) ? QBLAS_SCALE_PER_ROW : QBLAS_SCALE_PER_TENSOR;
+}
+qblas_scale_mode_t fp8_w_mode(const f8shape *s)
+{
+    return s->mode == 4 ? QBLAS_SCALE_BLOCK_128X128 : (s->mode & 2) ? QBLAS_SCALE_PER_ROW : QBLAS_SCALE_PER_TENSOR;
+}
+
+float fp8_xscale(const f8shape *s, const float *sx, int64_t m, int64_t kb)
+{
+    return s->mode == 4 ? sx[m * cdiv64(s->k, 128) + kb] : (s->mode & 1) ? sx[m] : sx[0];
+}
+float fp8_wscale(const f8shape *s, const float *sw, int64_t n, int64_t kb)
+{
+    return s->mode == 4 ? sw[(n / 128) * cdiv64(s->k, 128) + kb] : (s->mode & 2) ? sw[n] : sw[0];
+}
+
+/* Tolerance of |gpu - oracle| and |gpu - exact| for wide-range data.
+ * B = sum over 128-k blocks of |sx sw| * sum_k |x w| (float64; products are
+ * exact on every side: fp8 x fp8 has <= 8 significant bits).
+ *  - GPU partial sums: the tensor cores add the 32 products of an mma step
+ *    and the accumulator with reduced precision. ASSUMPTION (conservative,
+ *    DeepSeek-V3 measured ~14 bits for Hopper fp8 accumulation): each add
+ *    has relative error <= 2^-13. A partial sum spans one 128-k block (the
+ *    dense kernels: 4 mma steps; the 2:4 kernels: one stage), promoted into
+ *    fp32 afterwards, so its chain has <= min(K, 128) adds (2:4: only K/2
+ *    products are kept ones, the bound counts all): gamma(min(K,128), 2^-13) * B.
+ *  - The oracle's fp32 sums, in an order the format leaves open: <= K
+ *    adds: gamma(K, 2^-24) * B.
+ *  - Each side's fp32 scaling and promotion: 2 multiplications per block,
+ *    <= KB promotion adds and, with split-K, <= KB adds of the splits'
+ *    sums, plus the bias add: gamma(2 KB + 3, 2^-24) * B each side, and
+ *    2^-24 * |bias| each side.
+ *  - Each side rounds once to y: half an ulp of y at <= B + |bias|. */
+static double fp8_tolerance(const f8shape *s, double B, double bias)
+{
+    const double u = 0x1p-24, kb = (double)cdiv64(s->k, 128), chain = s->k < 128 ? (double)s->k : 128.0;
+    return B * (gamma_n(chain, 0x1p-13) + gamma_n((double)s->k, u) + 2.0 * gamma_n(2.0 * kb + 3.0, u)) +
+           2.0 * u * fabs(bias) + 2.0 * half_ulp(s->ydt, B + fabs(bias));
+}
+
+/* The definition in the oracle's fp32 operation order (separate statements
+ * on floats, one rounding each) from exact per-block sums P[kb]; only
+ * meaningful when each P[kb] (and their total) is exact in fp32. */
+static float fp8_definition(const f8shape *s, const double *P, const float *sx, const float *sw, const void *bias,
+                            int64_t m, int64_t n)
+{
+    const int64_t nkb = cdiv64(s->k, 128);
+    float v;
+    if (s->mode == 4) {
+        v = 0.0f;
+        for (int64_t kb = 0; kb < nkb; kb++) {
+            float t = (float)P[kb];
+            t = t * fp8_xscale(s, sx, m, kb);
+            t = t * fp8_wscale(s, sw, n, kb);
+            v = v + t;
+        }
+    } else {
+        double S = 0;
+        for (int64_t kb = 0; kb < nkb; kb++) S += P[kb];
+        v = (float)S;
+        v = v * fp8_xscale(s, sx, m, 0);
+        v = v * fp8_wscale(s, sw, n, 0);
+    }
+    if (bias) v = v + to_f32(s->ydt, bias, n);
+    return round_to(s->ydt, v);
+}
+
+void fp8_check(const f8shape *s, const double *xf, const double *wf, const float *sx, const float *sw,
+               const void *bias, const void *ygpu, const void *ycpu, int64_t nan_m, int64_t nan_n)
+{
+    const int64_t nkb = cdiv64(s->k, 128);
+    double *P = xmalloc((size_t)nkb * 8); /* per-block exact sums in float64 */
+    for (int64_t m = 0; m < s->m && g_case_ok; m++)
+        for (int64_t n = 0; n < s->n; n++) {
+            const int64_t i = m * s->ldy + n;
+            const float g = to_f32(s->ydt, ygpu, i), c = to_f32(s->ydt, ycpu, i);
+            if (m == nan_m || n == nan_n) { /* the format: NaN codes propagate to the whole row / column */
+                if (!isnan(g) || !isnan(c)) {
+                    expect(false, "y[%lld][%lld]: gpu %a, oracle %a, want NaN (NaN code in %s)", (long long)m,
+                           (long long)n, g, c, m == nan_m ? "this row of X" : "this row of W");
+                    break;
+                }
+                continue;
+            }
+            double B = 0, yt = 0;
+            const double b = bias ? to_f32(s->ydt, bias, n) : 0.0;
+            for (int64_t kb = 0; kb < nkb; kb++) {
+                double p = 0, a = 0;
+                for (int64_t k = kb * 128; k < s->k && k < kb * 128 + 128; k++) {
+                    const double t = xf[m * s->k + k] * wf[n * s->k + k]; /* exact */
+                    p += t, a += fabs(t);
+                }
+                const double sc = (double)fp8_xscale(s, sx, m, kb) * fp8_wscale(s, sw, n, kb);
+                P[kb] = p, B += fabs(sc) * a, yt += sc * p;
+            }
+            yt += b;
+            if (s->exact) {
+                /* integers, |P| <= 128 * 16 per block (2:4: 64 * 16), |S| <= 16 K < 2^24: exact in fp32 and
+                 * in the tensor cores (>= 13 bits); the rest is a fixed sequence of fp32 roundings */
+                const float want = fp8_definition(s, P, sx, sw, bias, m, n);
+                if (!(g == want && c == want)) {
+                    expect(false, "y[%lld][%lld]: gpu %a, oracle %a, definition %a (exact data)", (long long)m,
+                           (long long)n, g, c, want);
+                    break;
+                }
+            } else {
+                const double tol = fp8_tolerance(s, B, b);
+                if (!(fabs((double)g - c) <= tol && fabs((double)g - yt) <= tol)) {
+                    expect(false, "y[%lld][%lld]: gpu %a, oracle %a, exact %a, tolerance %.3g", (long long)m,
+                           (long long)n, g, c, yt, tol);
+                    break;
+                }
+            }
+        }
+    free(P);
+}
+
+
 /* ---------------------------------------------------------------- main */
 static qblas_handle_t g_gh, g_cpu;
 

@@ -1,6 +1,9 @@
 /* gpu_harness.h - what the GPU test groups (ops_*.c) share: the run's random
  * stream, per-case pass/fail bookkeeping, device buffers with poisoned guard
- * bands, dtype helpers, and one guarded GEMM runner.
+ * bands, dtype helpers, one guarded GEMM runner, and the pieces of a GEMM
+ * case several groups repeat (random scales and bias, the oracle call, the
+ * bit-exact and the toleranced comparison, the 16-byte alignment refusals,
+ * the whole FP8 result check of the dense and 2:4 FP8 groups).
  *
  * Conventions every group follows (ggml's test-backend-ops idea):
  *  - fresh random inputs each run (never zeros), the same call on a CPU
@@ -38,6 +41,11 @@
 #define QBG_GROUPS(X) \
     X(w4a16)          \
     X(int8)           \
+    X(w4a8)           \
+    X(fp8)            \
+    X(sparse24)       \
+    X(attention)      \
+    X(attention_prefill) \
     X(qact)
 
 #define QBG_DECLARE(g) void qbg_##g(qblas_handle_t gh, qblas_handle_t cpu);
@@ -101,5 +109,64 @@ uint8_t *fetch(const uint8_t *d, size_t n);  /* host copy of a guarded buffer, g
  * elements of ydt (the first run); kernel: QBLAS_KERNEL_NAME_MAX bytes. */
 void run_guarded(qblas_handle_t gh, int64_t m, int64_t n, int64_t k, const qblas_act_t *x, const qblas_weight_t *w,
                  const void *bias_d, qblas_dtype_t ydt, int64_t ldy, void *y_out, char *kernel);
+
+/* ---- pieces of a GEMM case the groups share ---- */
+void fill_scales(float *sc, int64_t n);                  /* +-[0.005, 0.02), random sign; sc NULL: nothing */
+void fill_bias(qblas_dtype_t t, void *bias, int64_t n);  /* uniform in [-2, 2) as t; bias NULL: nothing */
+uint8_t *dpoisoned(size_t bytes);                        /* device bytes, all 0xFF */
+
+/* The oracle: poison y (m x ldy of ydt) with 0xFF, run the call on the CPU
+ * handle with the workspace its query asks for, expect success. */
+qblas_status_t run_oracle(qblas_handle_t cpu, int64_t m, int64_t n, int64_t k, const qblas_act_t *x,
+                          const qblas_weight_t *w, const void *bias, qblas_dtype_t ydt, void *y, int64_t ldy);
+
+/* Bit-exact results (INT8-class GEMMs): element i of ygpu has the same bytes
+ * as ycpu's and decodes to exactly `want` (the definition; NaN never equals).
+ * False (and the case failed) otherwise. */
+bool expect_bits(qblas_dtype_t ydt, const void *ygpu, const void *ycpu, int64_t i, float want, int64_t m, int64_t n);
+
+/* Float results within the two derived bounds (f16/bf16 GEMMs): g (GPU) vs
+ * c (oracle) within eg + ec + 2 half ulps of y, and g vs the float64 sum
+ * within eg + 1 half ulp, where eg = gpu_rel * S, ec = cpu_rel * S and
+ * S = sum |x w| + |bias|. g NaN fails. False (and the case failed) otherwise. */
+bool expect_near(qblas_dtype_t ydt, double g, double c, double sum, double S, double gpu_rel, double cpu_rel,
+                 int64_t m, int64_t n);
+
+/* The refusals every 16-byte-aligned GEMM (INT8, FP8) shares, each
+ * NOT_SUPPORTED: k = 40 (k % 16 != 0), ldx = k + 8, X data one byte off, W
+ * data one byte off (k = 16 keeps both inside the buffer). xa->data and
+ * wd->data are one device buffer of >= n * k + 64 one-byte codes; y: m x n
+ * f16, poisoned (the caller checks it stays so). */
+void expect_align_refusals(qblas_handle_t gh, int64_t m, int64_t n, int64_t k, const qblas_act_t *xa,
+                           const qblas_weight_t *wd, void *y);
+
+/* ---- FP8 GEMM results (dense ops_fp8.c and 2:4 ops_sparse24.c) ---- */
+typedef struct {
+    int64_t m, n, k, ldx, ldy;
+    qblas_dtype_t xt, wt, ydt;
+    int mode;   /* 0..3: PER_TENSOR/PER_ROW for X (bit 0) and W (bit 1); 4: BLOCK 1x128 x 128x128 */
+    bool bias;
+    bool exact; /* small-integer codes: exact sums */
+    bool nan;   /* NaN codes planted (where: see each group) */
+} f8shape;
+
+int64_t cdiv64(int64_t a, int64_t b);
+qb_fp8_fmt fp8_fmt(qblas_dtype_t t);                  /* E4M3 or E5M2 */
+uint8_t fp8_rand_code(qblas_dtype_t t, bool exact);   /* see gpu_harness.c */
+const char *fp8_mode_name(int mode);
+size_t fp8_nsx(const f8shape *s);                     /* how many X scales the mode has */
+size_t fp8_nsw(const f8shape *s);                     /* how many W scales */
+qblas_scale_mode_t fp8_x_mode(const f8shape *s);
+qblas_scale_mode_t fp8_w_mode(const f8shape *s);
+float fp8_xscale(const f8shape *s, const float *sx, int64_t m, int64_t kb); /* X's scale of row m, 128-k block kb */
+float fp8_wscale(const f8shape *s, const float *sw, int64_t n, int64_t kb); /* W's scale of row n, block kb */
+
+/* Check Y of an FP8 problem s against the oracle and the definition.
+ * xf: decoded X (m x k, float64), wf: decoded (2:4: decompressed) W (n x k);
+ * nan_m / nan_n: the row of X / of W holding a NaN code (-1: none), whose
+ * row / column of Y must be NaN on both sides. Exact data: both sides equal
+ * the definition bit for bit; wide data: within fp8_tolerance. */
+void fp8_check(const f8shape *s, const double *xf, const double *wf, const float *sx, const float *sw,
+               const void *bias, const void *ygpu, const void *ycpu, int64_t nan_m, int64_t nan_n);
 
 #endif /* QB_GPU_HARNESS_H */

@@ -54,10 +54,10 @@ static void int8_case(qblas_handle_t gh, qblas_handle_t cpu, const i8shape *s)
     void *bias = s->bias ? xmalloc((size_t)s->n * ye) : NULL;
     for (size_t i = 0; i < xn; i++) x[i] = (int8_t)rnd(); /* the ldx gap too: it must never be read */
     for (size_t i = 0; i < wn; i++) w[i] = (int8_t)rnd();
-    for (int64_t i = 0; i < nsx; i++) sx[i] = signed_uni(0.005, 0.02);
-    for (int64_t i = 0; i < nsw; i++) sw[i] = signed_uni(0.005, 0.02);
+    fill_scales(sx, nsx);
+    fill_scales(sw, nsw);
     for (int64_t i = 0; zx && i < s->m; i++) zx[i] = (int32_t)irand(-128, 127);
-    for (int64_t i = 0; bias && i < s->n; i++) from_f32(s->ydt, bias, i, (float)uni(-2.0, 2.0));
+    fill_bias(s->ydt, bias, s->n);
 
     qblas_weight_t cw = {0};
     cw.format = QBLAS_WFORMAT_INT8, cw.layout = QBLAS_LAYOUT_CANONICAL, cw.dtype = QBLAS_DTYPE_I8;
@@ -67,13 +67,7 @@ static void int8_case(qblas_handle_t gh, qblas_handle_t cpu, const i8shape *s)
 
     /* the oracle */
     void *ycpu = xmalloc((size_t)yelems * ye), *ygpu = xmalloc((size_t)yelems * ye);
-    memset(ycpu, 0xFF, (size_t)yelems * ye);
-    qblas_kernel_info_t ci;
-    qblas_status_t st = qblas_gemm_query(cpu, s->m, s->n, s->k, &xa, &cw, s->ydt, &ci);
-    void *cws = st ? NULL : xmalloc(ci.workspace_bytes);
-    if (!st) st = qblas_gemm(cpu, s->m, s->n, s->k, &xa, &cw, bias, s->ydt, ycpu, s->ldy, cws, ci.workspace_bytes, NULL);
-    expect(st == QBLAS_STATUS_SUCCESS, "cpu oracle: %s (%s)", qblas_status_string(st), qblas_last_error(cpu));
-    free(cws);
+    const qblas_status_t st = run_oracle(cpu, s->m, s->n, s->k, &xa, &cw, bias, s->ydt, ycpu, s->ldy);
 
     /* the GPU, on device copies of everything */
     qblas_weight_t dw = cw;
@@ -87,15 +81,8 @@ static void int8_case(qblas_handle_t gh, qblas_handle_t cpu, const i8shape *s)
         note_kernel(kernel);
         for (int64_t m = 0; m < s->m && g_case_ok; m++)
             for (int64_t n = 0; n < s->n; n++) {
-                const int64_t i = m * s->ldy + n;
                 const float want = i8_expected(s, x, w, sx, sw, zx, bias, m, n);
-                const bool same_cpu = memcmp((uint8_t *)ygpu + i * ye, (uint8_t *)ycpu + i * ye, ye) == 0;
-                const float g = to_f32(s->ydt, ygpu, i);
-                if (!same_cpu || memcmp(&g, &want, 4) != 0) {
-                    expect(false, "y[%lld][%lld]: gpu %a, oracle %a, definition %a", (long long)m, (long long)n, g,
-                           to_f32(s->ydt, ycpu, i), want);
-                    break;
-                }
+                if (!expect_bits(s->ydt, ygpu, ycpu, m * s->ldy + n, want, m, n)) break;
             }
     }
     cudaFree((void *)dw.data), cudaFree((void *)dw.scales), cudaFree((void *)dx.data), cudaFree((void *)dx.scales);
@@ -141,35 +128,22 @@ static void int8_error_cases(qblas_handle_t gh)
     for (size_t i = 0; i < bytes; i++) hb[i] = (int8_t)rnd();
     const float sh[4] = {0.01f, 0.02f, 0.03f, 0.04f};
     const int32_t zh[4] = {1, -2, 3, -4};
-    uint8_t *buf = dcopy(hb, bytes), *y = dalloc(ybytes);
+    uint8_t *buf = dcopy(hb, bytes), *y = dpoisoned(ybytes);
     float *sc = dcopy(sh, sizeof sh);
     int32_t *zd = dcopy(zh, sizeof zh);
-    CUDA_OK(cudaMemset(y, 0xFF, ybytes));
     qblas_weight_t wd = {0};
     wd.format = QBLAS_WFORMAT_INT8, wd.dtype = QBLAS_DTYPE_I8, wd.n = n, wd.k = k, wd.data = buf;
     wd.scale_mode = QBLAS_SCALE_PER_TENSOR, wd.scale_dtype = QBLAS_DTYPE_F32, wd.scales = sc;
     qblas_act_t xa = {QBLAS_DTYPE_I8, buf, k, QBLAS_SCALE_PER_ROW, sc, NULL};
     qblas_kernel_info_t info;
     case_begin();
-    /* k % 16 != 0 */
+    /* k % 16 != 0: the query says why */
     qblas_weight_t w40 = wd;
     w40.k = 40;
     EXPECT_STATUS(qblas_gemm_query(gh, m, n, 40, &xa, &w40, QBLAS_DTYPE_F16, &info), QBLAS_STATUS_NOT_SUPPORTED);
     expect(strlen(qblas_last_error(gh)) > 0, "NOT_SUPPORTED without a reason");
-    EXPECT_STATUS(qblas_gemm(gh, m, n, 40, &xa, &w40, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
-                  QBLAS_STATUS_NOT_SUPPORTED);
-    /* ldx not a multiple of 16; X pointer, then W pointer, off 16-byte alignment (k = 16 keeps them in the buffer) */
-    qblas_act_t xl = xa, xp = xa;
-    xl.ld = k + 8;
-    xp.data = buf + 1;
-    qblas_weight_t w16 = wd, wp = wd;
-    w16.k = 16, wp.k = 16, wp.data = buf + 1;
-    EXPECT_STATUS(qblas_gemm(gh, m, n, k, &xl, &wd, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
-                  QBLAS_STATUS_NOT_SUPPORTED);
-    EXPECT_STATUS(qblas_gemm(gh, m, n, 16, &xp, &w16, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
-                  QBLAS_STATUS_NOT_SUPPORTED);
-    EXPECT_STATUS(qblas_gemm(gh, m, n, 16, &xa, &wp, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
-                  QBLAS_STATUS_NOT_SUPPORTED);
+    /* the GEMM with k % 16 != 0, ldx % 16 != 0, X and W pointers off 16 bytes */
+    expect_align_refusals(gh, m, n, k, &xa, &wd, y);
     /* zero points need a workspace (the column sums) */
     qblas_act_t xz = xa;
     xz.zeros = zd;

@@ -1,0 +1,6 @@
+/* fp8_mma_e4m3xe4m3.cu - the mma.sync FP8 GEMM kernels (fp8_mma.cuh) for X e4m3 x W e4m3:
+ * every configuration of QB_FP8_MMA_CONFIGS, both scale modes. One dtype
+ * pair per file keeps each translation unit's compile time short. */
+#include "fp8_mma.cuh"
+
+QB_FP8_MMA_DEFINE(e4m3xe4m3, QBLAS_DTYPE_E4M3, QBLAS_DTYPE_E4M3)

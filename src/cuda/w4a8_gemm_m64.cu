@@ -1,0 +1,8 @@
+/* w4a8_gemm_m64.cu - the W4A8 GEMM kernels (w4a8_kernel.cuh) with m64 block
+ * rows (batches up to M = 256), g128 and per-channel; one translation unit per
+ * block-row size keeps each file's compile time short. */
+#include "w4a8_kernel.cuh"
+
+namespace qb {
+QB_W4A8_DEFINE_LAUNCHERS(m64, QB_W4A8_CONFIGS_M64)
+} // namespace qb
