@@ -235,15 +235,7 @@ __device__ __forceinline__ void dequant16(const uint4 &c, float s, float z, floa
     }
 }
 
-/* ---- copies ---- */
-
-/* 4-byte global -> shared asynchronous copy (.ca, the only form for 4
- * bytes); src_bytes 0 writes a zero without reading. */
-__device__ __forceinline__ void cp_async4(void *smem, const void *gmem, int src_bytes)
-{
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_u32(smem)), "l"(gmem), "r"(src_bytes)
-                 : "memory");
-}
+/* ---- q and o ---- */
 
 /* q/o elements (F16 or BF16, runtime) <-> fp32, 8 at a time (16 bytes). */
 __device__ __forceinline__ void load8_f32(int dtype, const void *p, float (&x)[8])

@@ -66,22 +66,6 @@ namespace attn_pf {
 static_assert(QB_WARP_SIZE == 32, "mma.sync fragments assume 32 lanes");
 constexpr int kBQ = QB_ATTN_PREFILL_ROWS, kWarps = 4, kThreads = kWarps * QB_WARP_SIZE;
 
-/* ldmatrix x4 (plain and transposed) from a shared-space address: lane l
- * addresses row l % 8 of matrix l / 8; .trans gives thread t the elements
- * (rows 2(t%4), 2(t%4)+1; column t/4) of each matrix. */
-__device__ __forceinline__ void ldsm_x4(uint32_t r[4], uint32_t addr)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-__device__ __forceinline__ void ldsm_x4_trans(uint32_t r[4], uint32_t addr)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-
 /* Shared addresses of chunk 2kk + c1 (c1 = 0/1, per lane) of a row r whose
  * r & 7 is fixed per lane: with kk = 4a + b the chunk's swizzle only
  * touches its low 3 bits, so the address is base[b] + 128 a (an immediate):
@@ -195,8 +179,8 @@ __device__ __forceinline__ void load_kv(const qb_attn_kparams &p, const uint8_t 
         cp_async16(d, src, r >= 0 ? 16 : 0, pol);
         if constexpr (C::KT::kPerToken) {
             if (col == 0) {
-                attn::cp_async4(ssc + row, r >= 0 ? gs + r : gs, r >= 0 ? 4 : 0);
-                if constexpr (C::KT::kZero) attn::cp_async4(szr + row, r >= 0 ? gz + r : gz, r >= 0 ? 4 : 0);
+                cp_async4(ssc + row, r >= 0 ? gs + r : gs, r >= 0 ? 4 : 0);
+                if constexpr (C::KT::kZero) cp_async4(szr + row, r >= 0 ? gz + r : gz, r >= 0 ? 4 : 0);
             }
         }
     }
@@ -315,7 +299,7 @@ __global__ void __launch_bounds__(kThreads) prefill_kernel(const qb_attn_kparams
     uint32_t qf[C::QREG ? D / 16 : 1][4];
     if constexpr (C::QREG) {
 #pragma unroll
-        for (int kk = 0; kk < D / 16; ++kk) ldsm_x4(qf[kk], qa.at(kk));
+        for (int kk = 0; kk < D / 16; ++kk) ldmatrix_x4(qf[kk], qa.at(kk));
     }
     /* K as the col operand: x4 = (b0, b1) of n8 tiles 2jp and 2jp+1
      * (lanes 0-7 keys 0-7 chunk 2kk, 8-15 keys 0-7 chunk 2kk+1, 16-31 keys 8-15) */
@@ -358,11 +342,11 @@ __global__ void __launch_bounds__(kThreads) prefill_kernel(const qb_attn_kparams
         for (int kk = 0; kk < D / 16; ++kk) {
             uint32_t a[4];
             if constexpr (C::QREG) a[0] = qf[kk][0], a[1] = qf[kk][1], a[2] = qf[kk][2], a[3] = qf[kk][3];
-            else ldsm_x4(a, qa.at(kk));
+            else ldmatrix_x4(a, qa.at(kk));
 #pragma unroll
             for (int jp = 0; jp < NT / 2; ++jp) {
                 uint32_t b[4];
-                ldsm_x4(b, ka.at(kk) + jp * 16 * C::ROW);
+                ldmatrix_x4(b, ka.at(kk) + jp * 16 * C::ROW);
                 Q::mma(sc[2 * jp], a, b[0], b[1]);
                 Q::mma(sc[2 * jp + 1], a, b[2], b[3]);
             }
@@ -434,7 +418,7 @@ __global__ void __launch_bounds__(kThreads) prefill_kernel(const qb_attn_kparams
 #pragma unroll
             for (int dp = 0; dp < DT / 2; ++dp) {
                 uint32_t b[4];
-                ldsm_x4_trans(b, va.at(dp) + kk * 16 * C::ROW);
+                ldmatrix_x4_trans(b, va.at(dp) + kk * 16 * C::ROW);
                 Q::mma(acc[2 * dp], a, b[0], b[1]);
                 Q::mma(acc[2 * dp + 1], a, b[2], b[3]);
             }

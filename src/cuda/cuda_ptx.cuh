@@ -1,6 +1,8 @@
 /* cuda_ptx.cuh - thin wrappers over the PTX instructions the kernels use
- * (sm_80+): asynchronous copies with L2 cache hints, ldmatrix, lop3 and
- * mma.sync m16n8k16. Each wrapper is one instruction.
+ * (sm_80+): asynchronous copies with L2 cache hints, ldmatrix (plain and
+ * transposed), lop3 and mma.sync m16n8k16. Each wrapper is one instruction.
+ * (The sm_90a-only TMA, mbarrier and wgmma wrappers live with their one
+ * user, fp8_sm90a_wgmma.cuh.)
  */
 #ifndef QBLAS_CUDA_PTX_CUH
 #define QBLAS_CUDA_PTX_CUH
@@ -43,6 +45,13 @@ __device__ __forceinline__ void cp_async16(void *smem, const void *gmem, int src
                  "l"(gmem), "r"(src_bytes), "l"(pol)
                  : "memory");
 }
+/* 4-byte global -> shared asynchronous copy (.ca, the only form for 4
+ * bytes); src_bytes 0 writes a zero without reading. */
+__device__ __forceinline__ void cp_async4(void *smem, const void *gmem, int src_bytes)
+{
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_u32(smem)), "l"(gmem), "r"(src_bytes)
+                 : "memory");
+}
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 template <int N> __device__ __forceinline__ void cp_async_wait()
 {
@@ -64,12 +73,22 @@ __device__ __forceinline__ void cp_async_wait_pending(int n)
 }
 
 /* Four 8x8 b16 matrices from shared memory; lane l gives the address of row
- * l % 8 of matrix l / 8, register i receives matrix i in mma fragment order. */
-__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void *smem)
+ * l % 8 of matrix l / 8, register i receives matrix i in mma fragment order.
+ * The address is a shared-space one (smem_u32), or a generic pointer. */
+__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], uint32_t saddr)
 {
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(smem_u32(smem)));
+                 : "r"(saddr));
+}
+__device__ __forceinline__ void ldmatrix_x4(uint32_t r[4], const void *smem) { ldmatrix_x4(r, smem_u32(smem)); }
+/* The same, transposed: thread t receives the elements (rows 2(t%4) and
+ * 2(t%4)+1, column t/4) of each matrix. */
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t r[4], uint32_t saddr)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(saddr));
 }
 
 /* d = any boolean function of a, b, c given by its truth table LUT
