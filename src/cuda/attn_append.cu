@@ -138,9 +138,9 @@ extern "C" cudaError_t qb_kv_append_launch(const qb_kv_append_kparams *a, cudaSt
     const long long rows = a->num_tokens * a->num_kv_heads * 2;
     const unsigned blocks = (unsigned)((rows + warps - 1) / warps);
     switch (a->head_dim) {
-    case 64: qb::attn::kv_append_kernel<64><<<blocks, qb::attn::kAppendThreads, 0, s>>>(*a); break;
-    case 128: qb::attn::kv_append_kernel<128><<<blocks, qb::attn::kAppendThreads, 0, s>>>(*a); break;
-    case 256: qb::attn::kv_append_kernel<256><<<blocks, qb::attn::kAppendThreads, 0, s>>>(*a); break;
+    case 64: QB_LAUNCH(blocks, qb::attn::kAppendThreads, 0, s, qb::attn::kv_append_kernel<64>)(*a); break;
+    case 128: QB_LAUNCH(blocks, qb::attn::kAppendThreads, 0, s, qb::attn::kv_append_kernel<128>)(*a); break;
+    case 256: QB_LAUNCH(blocks, qb::attn::kAppendThreads, 0, s, qb::attn::kv_append_kernel<256>)(*a); break;
     default: return cudaErrorInvalidValue;
     }
     return cudaGetLastError();

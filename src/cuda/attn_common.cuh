@@ -45,6 +45,7 @@
 #include "qblas/qblas_types.h"
 #include "cuda_ptx.cuh"
 #include "kernels_attention.h"
+#include "qb_vendor.cuh"
 
 namespace qb {
 namespace attn {
@@ -137,24 +138,23 @@ template <int E> __device__ __forceinline__ float u4_nib_f32(uint32_t w)
 /* The four e4m3 codes of w, exactly, in byte order. */
 __device__ __forceinline__ void e4m3x4_f32(uint32_t w, float *x)
 {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
-    uint32_t lo, hi;
-    asm("cvt.rn.f16x2.e4m3x2 %0, %1;\n" : "=r"(lo) : "h"(static_cast<unsigned short>(w & 0xFFFFu)));
-    asm("cvt.rn.f16x2.e4m3x2 %0, %1;\n" : "=r"(hi) : "h"(static_cast<unsigned short>(w >> 16)));
-    const float2 a = __half22float2(*reinterpret_cast<const __half2 *>(&lo));
-    const float2 b = __half22float2(*reinterpret_cast<const __half2 *>(&hi));
-    x[0] = a.x, x[1] = a.y, x[2] = b.x, x[3] = b.y;
-#else
+    QB_IF_ARCH_GE(890) {
+        const uint32_t lo = cvt_f16x2_e4m3x2(static_cast<unsigned short>(w & 0xFFFFu));
+        const uint32_t hi = cvt_f16x2_e4m3x2(static_cast<unsigned short>(w >> 16));
+        const float2 a = __half22float2(*reinterpret_cast<const __half2 *>(&lo));
+        const float2 b = __half22float2(*reinterpret_cast<const __half2 *>(&hi));
+        x[0] = a.x, x[1] = a.y, x[2] = b.x, x[3] = b.y;
+    } else {
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
-        const uint32_t c = (w >> (8 * j)) & 0xFFu;
-        /* S.EEEE.MMM -> fp32 sign, exponent field EEEE (bias 127), mantissa
-         * MMM at the top: value 2^(E-127)(1 + M/8), or M * 2^-129 for E = 0;
-         * times 2^120 this is the e4m3 value, exactly */
-        const float v = __fmul_rn(__uint_as_float(((c & 0x80u) << 24) | ((c & 0x7Fu) << 20)), 0x1p120f);
-        x[j] = (c & 0x7Fu) == 0x7Fu ? __uint_as_float(0x7FC00000u | ((c & 0x80u) << 24)) : v;
+        for (int j = 0; j < 4; ++j) {
+            const uint32_t c = (w >> (8 * j)) & 0xFFu;
+            /* S.EEEE.MMM -> fp32 sign, exponent field EEEE (bias 127), mantissa
+             * MMM at the top: value 2^(E-127)(1 + M/8), or M * 2^-129 for E = 0;
+             * times 2^120 this is the e4m3 value, exactly */
+            const float v = __fmul_rn(__uint_as_float(((c & 0x80u) << 24) | ((c & 0x7Fu) << 20)), 0x1p120f);
+            x[j] = (c & 0x7Fu) == 0x7Fu ? __uint_as_float(0x7FC00000u | ((c & 0x80u) << 24)) : v;
+        }
     }
-#endif
 }
 
 /* ---- dequantization: 8 consecutive elements ----

@@ -11,6 +11,7 @@
  * result does not depend on timing: deterministic).
  */
 #include "attn_decode.cuh"
+#include "qb_vendor.cuh"
 
 namespace qb {
 namespace attn {
@@ -130,9 +131,9 @@ extern "C" cudaError_t qb_attn_decode_launch(const qb_attn_kparams *p, int group
     const long long rows = (long long)p->num_q_tokens * p->num_q_heads;
     const unsigned blocks = (unsigned)((rows + 3) / 4);
     switch (p->kv.head_dim) {
-    case 64: attn_merge_kernel<64><<<blocks, 128, 0, s>>>(*p, num_splits, acc, ml); break;
-    case 128: attn_merge_kernel<128><<<blocks, 128, 0, s>>>(*p, num_splits, acc, ml); break;
-    case 256: attn_merge_kernel<256><<<blocks, 128, 0, s>>>(*p, num_splits, acc, ml); break;
+    case 64: QB_LAUNCH(blocks, 128, 0, s, attn_merge_kernel<64>)(*p, num_splits, acc, ml); break;
+    case 128: QB_LAUNCH(blocks, 128, 0, s, attn_merge_kernel<128>)(*p, num_splits, acc, ml); break;
+    case 256: QB_LAUNCH(blocks, 128, 0, s, attn_merge_kernel<256>)(*p, num_splits, acc, ml); break;
     default: return cudaErrorInvalidValue;
     }
     return cudaGetLastError();

@@ -86,7 +86,7 @@ __global__ void __launch_bounds__(128) attn_decode_kernel(const qb_attn_kparams 
     using C = DecodeCfg<DT, D, GT>;
     using T = KvType<DT>;
     constexpr int TILE = C::TILE, NG = C::NG, TX = C::TX, S = C::S, RB = C::RB;
-    extern __shared__ __align__(16) uint8_t smem[];
+    QB_DYNAMIC_SMEM(uint8_t, smem, 16);
     long long *s_row = reinterpret_cast<long long *>(smem + C::MAIN);
     float *s_mask = reinterpret_cast<float *>(s_row + S * TILE);
     float *s_scale = s_mask + S * TILE; /* [S][k scale, v scale, k zero, v zero][TILE] */
@@ -343,7 +343,7 @@ cudaError_t decode_launch_cfg(const qb_attn_kparams &p, int num_splits, float *w
     using C = DecodeCfg<DT, D, GT>;
     const int gchunks = (p.group + GT - 1) / GT;
     const dim3 grid((unsigned)(p.num_seqs * num_splits), (unsigned)(p.kv.num_kv_heads * gchunks));
-    attn_decode_kernel<DT, D, GT><<<grid, C::kThreads, C::SMEM, s>>>(p, num_splits, gchunks, ws_acc, ws_ml);
+    QB_LAUNCH(grid, C::kThreads, C::SMEM, s, attn_decode_kernel<DT, D, GT>)(p, num_splits, gchunks, ws_acc, ws_ml);
     return cudaGetLastError();
 }
 

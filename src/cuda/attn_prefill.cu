@@ -14,6 +14,7 @@
 #include <limits.h>
 
 #include "attn_prefill.cuh"
+#include "qb_vendor.cuh"
 
 namespace {
 
@@ -23,7 +24,7 @@ constexpr int kPlanThreads = 1024, kPlanWarps = kPlanThreads / QB_WARP_SIZE;
  * data, saturating at INT_MAX): a block-wide scan over chunks of 1024 sequences. */
 __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const qb_attn_kparams p, int *tile_ptr)
 {
-    __shared__ long long warp_sum[kPlanWarps];
+    QB_SHARED_ARRAY(long long, warp_sum, kPlanWarps);
     const int tid = threadIdx.x, lane = tid % QB_WARP_SIZE, warp = tid / QB_WARP_SIZE;
     long long carry = 0;
     if (tid == 0) tile_ptr[0] = 0;
@@ -85,7 +86,7 @@ extern "C" cudaError_t qb_attn_prefill_launch(const qb_attn_kparams *p, void *ws
     if (bound < 0) return cudaErrorInvalidValue;
     if (p->num_q_tokens == 0) return cudaSuccess;
     int *tile_ptr = static_cast<int *>(ws);
-    plan_kernel<<<1, kPlanThreads, 0, s>>>(*p, tile_ptr);
+    QB_LAUNCH(1, kPlanThreads, 0, s, plan_kernel)(*p, tile_ptr);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) return e;
     const dim3 grid((unsigned)bound, (unsigned)p->kv.num_kv_heads);

@@ -221,7 +221,7 @@ __global__ void __launch_bounds__(kThreads) prefill_kernel(const qb_attn_kparams
     using C = Cfg<QT, KV, D>;
     using Q = QOps<QT>;
     constexpr int BK = C::BK, NT = BK / 8, DT = D / 8;
-    extern __shared__ __align__(128) uint8_t smem[];
+    QB_DYNAMIC_SMEM(uint8_t, smem, 128);
     const int tid = threadIdx.x, warp = tid / QB_WARP_SIZE, lane = tid % QB_WARP_SIZE;
     const int T = blockIdx.x, h = blockIdx.y, G = p.group;
 
@@ -463,7 +463,8 @@ QB_PF_DECLARE(bf16, 256)
 template <typename QT, int KV, int D>
 cudaError_t launch_one(const qb_attn_kparams &p, const int *tile_ptr, dim3 grid, cudaStream_t s)
 {
-    prefill_kernel<QT, KV, D><<<grid, kThreads, Cfg<QT, KV, D>::SMEM, s>>>(p, tile_ptr);
+    constexpr int smem = Cfg<QT, KV, D>::SMEM; /* named: its commas would split QB_LAUNCH's arguments */
+    QB_LAUNCH(grid, kThreads, smem, s, prefill_kernel<QT, KV, D>)(p, tile_ptr);
     return cudaGetLastError();
 }
 template <typename QT, int D>

@@ -36,11 +36,12 @@
  * are +0, and 0 * 0 adds nothing; a NaN in a real row still meets only real
  * or zero codes, so it reaches its whole row (column) of Y as the format says.
  *
- * The kernels compile to nothing below sm_89 (the registry lists none there).
+ * The kernels compile to a trap below sm_89 (the registry lists none there).
  */
 #ifndef QBLAS_FP8_MMA_CUH
 #define QBLAS_FP8_MMA_CUH
 
+#include "cuda_ptx.cuh"    /* mma_fp8 */
 #include "int8_kernel.cuh" /* load_tile, mma_stage_k64 (the i8_off swizzle), zero_acc, put_y, load_as_f32 */
 #include "kernels_fp8.h"
 #include "qb_vendor.cuh"
@@ -48,28 +49,6 @@
 namespace qb {
 
 static_assert(QB_FP8_MMA_BK == QB_I8_BK, "the int8 swizzle assumes 64-byte rows");
-
-/* D = A.B + D, m16n8k32, fp8 codes XT (A) x WT (B), fp32 accumulators. */
-template <int XT, int WT>
-__device__ __forceinline__ void mma_fp8(float d[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
-#define QB_FP8_MMA_ASM(ta, tb)                                                                         \
-    asm("mma.sync.aligned.m16n8k32.row.col.f32." ta "." tb ".f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, " \
-        "{%8, %9}, {%0, %1, %2, %3};\n"                                                                \
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                                               \
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1))
-    if constexpr (XT == QBLAS_DTYPE_E4M3 && WT == QBLAS_DTYPE_E4M3)
-        QB_FP8_MMA_ASM("e4m3", "e4m3");
-    else if constexpr (XT == QBLAS_DTYPE_E4M3 && WT == QBLAS_DTYPE_E5M2)
-        QB_FP8_MMA_ASM("e4m3", "e5m2");
-    else if constexpr (XT == QBLAS_DTYPE_E5M2 && WT == QBLAS_DTYPE_E4M3)
-        QB_FP8_MMA_ASM("e5m2", "e4m3");
-    else
-        QB_FP8_MMA_ASM("e5m2", "e5m2");
-#undef QB_FP8_MMA_ASM
-#endif
-}
 
 /* D = A.B + D for fp8 codes XT (A) x WT (B): the mma functor of mma_stage_k64. */
 template <int XT, int WT> struct MmaFp8 {
@@ -141,92 +120,94 @@ __device__ __forceinline__ void fp8_store_partial(const qb_fp8_kparams &p, const
 template <int XT, int WT, bool BLOCK, int WM, int WN, int MT, int NT, int STAGES>
 __global__ void __launch_bounds__(WM * WN * QB_WARP_SIZE) fp8_mma_kernel(const qb_fp8_kparams p)
 {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
-    constexpr int THREADS = WM * WN * QB_WARP_SIZE, BM = WM * MT * 16, BN = WN * NT * 8;
-    constexpr int A_BYTES = BM * QB_FP8_MMA_BK, STAGE = QB_FP8_MMA_STAGE_BYTES(BM);
-    static_assert(BN == QB_FP8_MMA_BN && THREADS == QB_FP8_MMA_THREADS(BM), "the block shapes of kernels_fp8.h");
-    static_assert(NT % 2 == 0, "B is loaded two n8 tiles per ldmatrix.x4");
-    static_assert(STAGES >= 2 && STAGES <= 8, "cp.async wait_group takes 0..6 here");
-    extern __shared__ __align__(128) uint8_t smem[];
-    const int tid = threadIdx.x, warp = tid / QB_WARP_SIZE, lane = tid % QB_WARP_SIZE;
-    const int wm = warp / WN, wn = warp % WN;
-    const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
-    /* this split's k64 tiles [t0, t0 + ktiles); t0 is even, so k128 blocks stay whole */
-    const int t0 = blockIdx.z * p.split_tiles;
-    const int ktiles = min((p.k + QB_FP8_MMA_BK - 1) / QB_FP8_MMA_BK - t0, p.split_tiles);
-    /* one block row reads the weights once (small M): keep them from evicting X */
-    const uint64_t pol_w = gridDim.x == 1 ? l2_evict_first() : l2_evict_normal();
-    const uint64_t pol_x = l2_evict_last();
-    const uint8_t *xg = p.x + (long long)m0 * p.ldx, *wg = p.w + (long long)n0 * p.k;
-    const int wm0 = m0 + wm * MT * 16, g = lane >> 2; /* this thread's rows: wm0 + mt*16 + h*8 + g */
+    QB_IF_ARCH_GE(890) {
+        constexpr int THREADS = WM * WN * QB_WARP_SIZE, BM = WM * MT * 16, BN = WN * NT * 8;
+        constexpr int A_BYTES = BM * QB_FP8_MMA_BK, STAGE = QB_FP8_MMA_STAGE_BYTES(BM);
+        static_assert(BN == QB_FP8_MMA_BN && THREADS == QB_FP8_MMA_THREADS(BM), "the block shapes of kernels_fp8.h");
+        static_assert(NT % 2 == 0, "B is loaded two n8 tiles per ldmatrix.x4");
+        static_assert(STAGES >= 2 && STAGES <= 8, "cp.async wait_group takes 0..6 here");
+        QB_DYNAMIC_SMEM(uint8_t, smem, 128);
+        const int tid = threadIdx.x, warp = tid / QB_WARP_SIZE, lane = tid % QB_WARP_SIZE;
+        const int wm = warp / WN, wn = warp % WN;
+        const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
+        /* this split's k64 tiles [t0, t0 + ktiles); t0 is even, so k128 blocks stay whole */
+        const int t0 = blockIdx.z * p.split_tiles;
+        const int ktiles = min((p.k + QB_FP8_MMA_BK - 1) / QB_FP8_MMA_BK - t0, p.split_tiles);
+        /* one block row reads the weights once (small M): keep them from evicting X */
+        const uint64_t pol_w = gridDim.x == 1 ? l2_evict_first() : l2_evict_normal();
+        const uint64_t pol_x = l2_evict_last();
+        const uint8_t *xg = p.x + (long long)m0 * p.ldx, *wg = p.w + (long long)n0 * p.k;
+        const int wm0 = m0 + wm * MT * 16, g = lane >> 2; /* this thread's rows: wm0 + mt*16 + h*8 + g */
 
-    float acc[MT][NT][4], part[MT][NT][4];
-    zero_acc(acc);
-    zero_acc(part);
-    float bsx[MT][2], bsw = 0.0f; /* BLOCK128: the scales of the running k block */
+        float acc[MT][NT][4], part[MT][NT][4];
+        zero_acc(acc);
+        zero_acc(part);
+        float bsx[MT][2], bsw = 0.0f; /* BLOCK128: the scales of the running k block */
 
-    /* prologue: steps 0 .. STAGES-2 in flight, one commit group each (empty
-     * groups past the end keep the count uniform) */
+        /* prologue: steps 0 .. STAGES-2 in flight, one commit group each (empty
+         * groups past the end keep the count uniform) */
 #pragma unroll
-    for (int s = 0; s < STAGES - 1; ++s) {
-        if (s < ktiles) {
-            load_tile<BM, THREADS>(smem + s * STAGE, xg, p.ldx, p.m - m0, p.k, t0 + s, tid, pol_x);
-            load_tile<BN, THREADS>(smem + s * STAGE + A_BYTES, wg, p.k, p.n - n0, p.k, t0 + s, tid, pol_w);
+        for (int s = 0; s < STAGES - 1; ++s) {
+            if (s < ktiles) {
+                load_tile<BM, THREADS>(smem + s * STAGE, xg, p.ldx, p.m - m0, p.k, t0 + s, tid, pol_x);
+                load_tile<BN, THREADS>(smem + s * STAGE + A_BYTES, wg, p.k, p.n - n0, p.k, t0 + s, tid, pol_w);
+            }
+            cp_async_commit();
         }
-        cp_async_commit();
-    }
-    int rd = 0, wr = STAGES - 1;
-    for (int t = 0; t < ktiles; ++t) {
-        cp_async_wait<STAGES - 2>(); /* this thread's copies of step t have landed */
-        __syncthreads();             /* everyone's have; and step t-1's buffer is free */
-        const int nt = t + STAGES - 1;
-        if (nt < ktiles) {
-            load_tile<BM, THREADS>(smem + wr * STAGE, xg, p.ldx, p.m - m0, p.k, t0 + nt, tid, pol_x);
-            load_tile<BN, THREADS>(smem + wr * STAGE + A_BYTES, wg, p.k, p.n - n0, p.k, t0 + nt, tid, pol_w);
-        }
-        cp_async_commit();
-        if constexpr (BLOCK) {
-            if ((t & 1) == 0) { /* first stage of k block t / 2: fetch its scales now, use them two stages later */
-                const int kb = (t0 + t) >> 1;
-                bsw = __ldg(p.sw + (long long)(n0 / QB_FP8_MMA_BN) * p.kb + kb);
+        int rd = 0, wr = STAGES - 1;
+        for (int t = 0; t < ktiles; ++t) {
+            cp_async_wait<STAGES - 2>(); /* this thread's copies of step t have landed */
+            __syncthreads();             /* everyone's have; and step t-1's buffer is free */
+            const int nt = t + STAGES - 1;
+            if (nt < ktiles) {
+                load_tile<BM, THREADS>(smem + wr * STAGE, xg, p.ldx, p.m - m0, p.k, t0 + nt, tid, pol_x);
+                load_tile<BN, THREADS>(smem + wr * STAGE + A_BYTES, wg, p.k, p.n - n0, p.k, t0 + nt, tid, pol_w);
+            }
+            cp_async_commit();
+            if constexpr (BLOCK) {
+                if ((t & 1) == 0) { /* first stage of k block t / 2: fetch its scales now, use them two stages later */
+                    const int kb = (t0 + t) >> 1;
+                    bsw = __ldg(p.sw + (long long)(n0 / QB_FP8_MMA_BN) * p.kb + kb);
+#pragma unroll
+                    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+                        for (int h = 0; h < 2; ++h) {
+                            const int m = wm0 + mt * 16 + h * 8 + g;
+                            bsx[mt][h] = m < p.m ? __ldg(p.sx + (long long)m * p.kb + kb) : 0.0f;
+                        }
+                }
+            }
+            mma_stage_k64<MT, NT>(smem + rd * STAGE, smem + rd * STAGE + A_BYTES, p.k - (t0 + t) * QB_FP8_MMA_BK, wm,
+                                  wn, lane, part, MmaFp8<XT, WT>());
+            if ((t & 1) || t + 1 == ktiles) { /* end of a k block (t0 even): promote part into acc */
 #pragma unroll
                 for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-                    for (int h = 0; h < 2; ++h) {
-                        const int m = wm0 + mt * 16 + h * 8 + g;
-                        bsx[mt][h] = m < p.m ? __ldg(p.sx + (long long)m * p.kb + kb) : 0.0f;
-                    }
+                    for (int j = 0; j < NT; ++j)
+#pragma unroll
+                        for (int c = 0; c < 4; ++c) {
+                            float v = part[mt][j][c];
+                            if constexpr (BLOCK) v = __fmul_rn(__fmul_rn(v, bsx[mt][c >> 1]), bsw);
+                            acc[mt][j][c] = __fadd_rn(acc[mt][j][c], v);
+                            part[mt][j][c] = 0.0f;
+                        }
             }
+            rd = rd + 1 == STAGES ? 0 : rd + 1;
+            wr = wr + 1 == STAGES ? 0 : wr + 1;
         }
-        mma_stage_k64<MT, NT>(smem + rd * STAGE, smem + rd * STAGE + A_BYTES, p.k - (t0 + t) * QB_FP8_MMA_BK, wm, wn,
-                              lane, part, MmaFp8<XT, WT>());
-        if ((t & 1) || t + 1 == ktiles) { /* end of a k block (t0 even): promote part into acc */
-#pragma unroll
-            for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-                for (int j = 0; j < NT; ++j)
-#pragma unroll
-                    for (int c = 0; c < 4; ++c) {
-                        float v = part[mt][j][c];
-                        if constexpr (BLOCK) v = __fmul_rn(__fmul_rn(v, bsx[mt][c >> 1]), bsw);
-                        acc[mt][j][c] = __fadd_rn(acc[mt][j][c], v);
-                        part[mt][j][c] = 0.0f;
-                    }
-        }
-        rd = rd + 1 == STAGES ? 0 : rd + 1;
-        wr = wr + 1 == STAGES ? 0 : wr + 1;
+        cp_async_wait<0>();
+        const int en = n0 + wn * NT * 8;
+        if (!BLOCK && p.splits > 1)
+            fp8_store_partial(p, acc, wm0, en, lane);
+        else if (p.y_dtype == QBLAS_DTYPE_F16)
+            fp8_epilogue<__half, BLOCK>(p, acc, wm0, en, lane);
+        else if (p.y_dtype == QBLAS_DTYPE_BF16)
+            fp8_epilogue<__nv_bfloat16, BLOCK>(p, acc, wm0, en, lane);
+        else
+            fp8_epilogue<float, BLOCK>(p, acc, wm0, en, lane);
+    } else {
+        __trap(); /* no fp8 tensor cores: the registry never launches these kernels here */
     }
-    cp_async_wait<0>();
-    const int en = n0 + wn * NT * 8;
-    if (!BLOCK && p.splits > 1)
-        fp8_store_partial(p, acc, wm0, en, lane);
-    else if (p.y_dtype == QBLAS_DTYPE_F16)
-        fp8_epilogue<__half, BLOCK>(p, acc, wm0, en, lane);
-    else if (p.y_dtype == QBLAS_DTYPE_BF16)
-        fp8_epilogue<__nv_bfloat16, BLOCK>(p, acc, wm0, en, lane);
-    else
-        fp8_epilogue<float, BLOCK>(p, acc, wm0, en, lane);
-#endif
 }
 
 /* The registry's configurations: (BM, STAGES) -> warps WM x WN, m16 x n8
@@ -243,13 +224,13 @@ cudaError_t fp8_mma_launch_pair(int bm, int stages, const qb_fp8_kparams *p, cud
                     (unsigned)p->splits);
     const int smem = stages * QB_FP8_MMA_STAGE_BYTES(bm);
     const bool block = p->scales == QB_FP8_SCALES_BLOCK128;
-#define QB_FP8_LAUNCH(BM, ST, WM, WN, MT, NT)                                                                  \
-    if (bm == BM && stages == ST) {                                                                            \
-        if (block)                                                                                             \
-            fp8_mma_kernel<XT, WT, true, WM, WN, MT, NT, ST><<<grid, WM * WN * QB_WARP_SIZE, smem, s>>>(*p);  \
-        else                                                                                                   \
-            fp8_mma_kernel<XT, WT, false, WM, WN, MT, NT, ST><<<grid, WM * WN * QB_WARP_SIZE, smem, s>>>(*p); \
-        return cudaGetLastError();                                                                             \
+#define QB_FP8_LAUNCH(BM, ST, WM, WN, MT, NT)                                                                        \
+    if (bm == BM && stages == ST) {                                                                                  \
+        if (block)                                                                                                   \
+            QB_LAUNCH(grid, WM * WN * QB_WARP_SIZE, smem, s, fp8_mma_kernel<XT, WT, true, WM, WN, MT, NT, ST>)(*p);  \
+        else                                                                                                         \
+            QB_LAUNCH(grid, WM * WN * QB_WARP_SIZE, smem, s, fp8_mma_kernel<XT, WT, false, WM, WN, MT, NT, ST>)(*p); \
+        return cudaGetLastError();                                                                                   \
     }
     QB_FP8_MMA_CONFIGS(QB_FP8_LAUNCH)
 #undef QB_FP8_LAUNCH

@@ -2,6 +2,7 @@
  * GEMM (kernels_fp8.h): pick the dtype pair's translation unit
  * (fp8_mma_<x>x<w>.cu), and the split-K reduction. */
 #include "fp8_mma.cuh"
+#include "qb_vendor.cuh"
 
 namespace {
 
@@ -48,7 +49,7 @@ extern "C" cudaError_t qb_fp8_mma_launch(int bm, int stages, const qb_fp8_kparam
     if (e != cudaSuccess || p->splits == 1) return e;
     const long long plane = (long long)p->m * p->n;
     const long long blocks = (plane + RED_THREADS - 1) / RED_THREADS;
-    fp8_splitk_reduce<<<(unsigned)(blocks < 4096 ? blocks : 4096), RED_THREADS, 0, s>>>(*p);
+    QB_LAUNCH((unsigned)(blocks < 4096 ? blocks : 4096), RED_THREADS, 0, s, fp8_splitk_reduce)(*p);
     return cudaGetLastError();
 }
 

@@ -69,15 +69,10 @@
 
 #include <cuda.h> /* CUtensorMap (the type only: no driver calls here) */
 
+#include "cuda_ptx.cuh" /* the mbarrier, TMA, setmaxnreg and wgmma wrappers */
 #include "int8_kernel.cuh" /* put_y, load_as_f32, smem_u32 */
 #include "kernels_fp8.h"
 #include "qb_vendor.cuh"
-
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define QB_FP8_SM90A_DEVICE 1
-#else
-#define QB_FP8_SM90A_DEVICE 0
-#endif
 
 namespace qb {
 namespace fp8w {
@@ -108,62 +103,11 @@ __host__ __device__ __forceinline__ void tile_coords(int tile, int tiles_m, int 
     tn = r / gm;
 }
 
-#if QB_FP8_SM90A_DEVICE
-/* ---- PTX wrappers (sm_90a) ---- */
-__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count)
-{
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
-}
+/* Spin until the phase with parity `parity` of mbarrier bar has completed. */
 __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity)
 {
-    uint32_t done;
-    do {
-        asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done)
-                     : "r"(bar), "r"(parity)
-                     : "memory");
-    } while (!done);
-}
-__device__ __forceinline__ void mbar_arrive(uint32_t bar)
-{
-    asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}\n" ::"r"(bar) : "memory");
-}
-__device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes)
-{
-    asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.expect_tx.shared::cta.b64 st, [%0], %1;\n}\n" ::"r"(bar),
-                 "r"(bytes)
-                 : "memory");
-}
-/* 2D tile load: box at (c0 = k, c1 = row) of the tensor map into smem, its
- * bytes counted on mbarrier bar. */
-__device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap *map, uint32_t bar, int c0, int c1)
-{
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%3, %4}], "
-                 "[%2];\n" ::"r"(dst),
-                 "l"(reinterpret_cast<uint64_t>(map)), "r"(bar), "r"(c0), "r"(c1)
-                 : "memory");
-}
-__device__ __forceinline__ void tma_prefetch_desc(const CUtensorMap *map)
-{
-    asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
-}
-template <int N> __device__ __forceinline__ void setmaxnreg_inc()
-{
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(N));
-}
-template <int N> __device__ __forceinline__ void setmaxnreg_dec()
-{
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(N));
-}
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
-/* Keeps the compiler from moving accumulator reads/writes across the
- * asynchronous wgmma window. */
-__device__ __forceinline__ void fence_acc(float (&d)[64])
-{
-#pragma unroll
-    for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(d[i])::"memory");
+    while (!mbar_try_wait(bar, parity)) {
+    }
 }
 
 /* K-major operand in shared memory, 128-byte swizzle: start address,
@@ -172,36 +116,6 @@ __device__ __forceinline__ uint64_t smem_desc(uint32_t addr)
 {
     return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)(1024 >> 4) << 32) | (1ull << 62);
 }
-
-#define QB_WGMMA_ACC8(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]), \
-                          "+f"(d[i + 6]), "+f"(d[i + 7])
-#define QB_WGMMA_FP8(TA, TB)                                                                                           \
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"                                                          \
-                 "wgmma.mma_async.sync.aligned.m64n128k32.f32." TA "." TB " "                                          \
-                 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "                             \
-                 "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "                    \
-                 "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "                    \
-                 "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "                   \
-                 "%64, %65, p, 1, 1;\n}\n"                                                                             \
-                 : QB_WGMMA_ACC8(0), QB_WGMMA_ACC8(8), QB_WGMMA_ACC8(16), QB_WGMMA_ACC8(24), QB_WGMMA_ACC8(32),        \
-                   QB_WGMMA_ACC8(40), QB_WGMMA_ACC8(48), QB_WGMMA_ACC8(56)                                             \
-                 : "l"(da), "l"(db), "r"(acc_in))
-
-/* d (+)= A.B for one m64n128k32 step, A = X codes (e5m2 if XE5), B = W codes. */
-template <bool XE5, bool WE5>
-__device__ __forceinline__ void wgmma_m64n128k32(float (&d)[64], uint64_t da, uint64_t db, uint32_t acc_in)
-{
-    if constexpr (!XE5 && !WE5)
-        QB_WGMMA_FP8("e4m3", "e4m3");
-    else if constexpr (!XE5 && WE5)
-        QB_WGMMA_FP8("e4m3", "e5m2");
-    else if constexpr (XE5 && !WE5)
-        QB_WGMMA_FP8("e5m2", "e4m3");
-    else
-        QB_WGMMA_FP8("e5m2", "e5m2");
-}
-#undef QB_WGMMA_FP8
-#undef QB_WGMMA_ACC8
 
 /* Rows r0 and r0 + 8 of this thread, columns n_base + 8j (+1), of a
  * promoted m64n128 accumulator: ((acc * sx) * sw) (OUTER) + bias -> Y. */
@@ -258,7 +172,6 @@ __device__ __forceinline__ void store_tile(const qb_fp8_kparams &p, const float 
         }
     }
 }
-#endif /* QB_FP8_SM90A_DEVICE */
 
 /* One CTA per SM, looping over output tiles; see the file comment. */
 template <int NC, bool XE5, bool WE5>
@@ -266,113 +179,113 @@ __global__ void __launch_bounds__(Cfg<NC>::THREADS, 1)
     fp8_sm90a_wgmma_kernel(const qb_fp8_kparams p, const __grid_constant__ CUtensorMap tmx,
                            const __grid_constant__ CUtensorMap tmw)
 {
-#if QB_FP8_SM90A_DEVICE
-    using C = Cfg<NC>;
-    extern __shared__ uint8_t smem_raw[];
-    const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;
-    const uint32_t bars = base + C::STAGES * C::STAGE; /* full[s], then empty[s] */
-    const int wg = threadIdx.x / WG_THREADS;
-    const int tiles_m = (p.m + C::BM - 1) / C::BM, tiles_n = (p.n + BN - 1) / BN;
-    const int ntiles = tiles_m * tiles_n, ktiles = (p.k + BK - 1) / BK;
+    QB_IF_SM90A {
+        using C = Cfg<NC>;
+        QB_DYNAMIC_SMEM(uint8_t, smem_raw, 16);
+        const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;
+        const uint32_t bars = base + C::STAGES * C::STAGE; /* full[s], then empty[s] */
+        const int wg = threadIdx.x / WG_THREADS;
+        const int tiles_m = (p.m + C::BM - 1) / C::BM, tiles_n = (p.n + BN - 1) / BN;
+        const int ntiles = tiles_m * tiles_n, ktiles = (p.k + BK - 1) / BK;
 
-    if (threadIdx.x == 0) {
-#pragma unroll
-        for (int s = 0; s < C::STAGES; ++s) {
-            mbar_init(bars + 8 * s, 1);
-            mbar_init(bars + 8 * (C::STAGES + s), 4 * NC);
-        }
-        /* the barriers must be initialized before the async proxy (TMA) sees them */
-        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-    }
-    __syncthreads();
-
-    if (wg == 0) {
-        /* ---- producer ---- */
-        setmaxnreg_dec<40>();
         if (threadIdx.x == 0) {
-            tma_prefetch_desc(&tmx);
-            tma_prefetch_desc(&tmw);
-            int s = 0;       /* stage of the next k step ... */
-            uint32_t ph = 0; /* ... and the parity of its use */
+#pragma unroll
+            for (int s = 0; s < C::STAGES; ++s) {
+                mbar_init(bars + 8 * s, 1);
+                mbar_init(bars + 8 * (C::STAGES + s), 4 * NC);
+            }
+            /* the barriers must be initialized before the async proxy (TMA) sees them */
+            fence_mbarrier_init();
+            fence_proxy_async_shared();
+        }
+        __syncthreads();
+
+        if (wg == 0) {
+            /* ---- producer ---- */
+            setmaxnreg_dec<40>();
+            if (threadIdx.x == 0) {
+                tma_prefetch_desc(&tmx);
+                tma_prefetch_desc(&tmw);
+                int s = 0;       /* stage of the next k step ... */
+                uint32_t ph = 0; /* ... and the parity of its use */
+                for (int tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
+                    int tm, tn;
+                    tile_coords(tile, tiles_m, tiles_n, tm, tn);
+                    for (int kt = 0; kt < ktiles; ++kt) {
+                        const uint32_t full = bars + 8 * s, empty = bars + 8 * (C::STAGES + s);
+                        mbar_wait(empty, ph ^ 1u); /* consumers released the previous use */
+                        /* a box counts its full size, zero-filled parts included */
+                        mbar_arrive_expect_tx(full, C::STAGE);
+                        const uint32_t st = base + s * C::STAGE;
+                        tma_load_2d(st, &tmx, full, kt * BK, tm * C::BM);
+                        tma_load_2d(st + C::A_BYTES, &tmw, full, kt * BK, tn * BN);
+                        if (++s == C::STAGES) s = 0, ph ^= 1u;
+                    }
+                }
+            }
+        } else {
+            /* ---- consumers ---- */
+            setmaxnreg_inc<232>();
+            const int cw = wg - 1, warp = (threadIdx.x / QB_WARP_SIZE) % 4, lane = threadIdx.x % QB_WARP_SIZE;
+            const bool block = p.scales == QB_FP8_SCALES_BLOCK128;
+            float d[64], acc[64];
+#pragma unroll
+            for (int i = 0; i < 64; ++i) d[i] = 0.0f;
+            int s = 0;       /* the producer's sequence of stages and parities */
+            uint32_t ph = 0;
             for (int tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
                 int tm, tn;
                 tile_coords(tile, tiles_m, tiles_n, tm, tn);
+                const int r0 = tm * C::BM + cw * 64 + warp * 16 + lane / 4; /* and r0 + 8 */
+#pragma unroll
+                for (int i = 0; i < 64; ++i) acc[i] = 0.0f;
                 for (int kt = 0; kt < ktiles; ++kt) {
-                    const uint32_t full = bars + 8 * s, empty = bars + 8 * (C::STAGES + s);
-                    mbar_wait(empty, ph ^ 1u); /* consumers released the previous use */
-                    /* a box counts its full size, zero-filled parts included */
-                    mbar_arrive_expect_tx(full, C::STAGE);
+                    float sx0 = 0.0f, sx1 = 0.0f, sw = 0.0f;
+                    if (block) { /* issued before the wait: the latency hides behind it */
+                        sx0 = r0 < p.m ? __ldg(p.sx + (long long)r0 * p.kb + kt) : 0.0f;
+                        sx1 = r0 + 8 < p.m ? __ldg(p.sx + (long long)(r0 + 8) * p.kb + kt) : 0.0f;
+                        sw = __ldg(p.sw + (long long)tn * p.kb + kt);
+                    }
+                    mbar_wait(bars + 8 * s, ph);
                     const uint32_t st = base + s * C::STAGE;
-                    tma_load_2d(st, &tmx, full, kt * BK, tm * C::BM);
-                    tma_load_2d(st + C::A_BYTES, &tmw, full, kt * BK, tn * BN);
+                    const uint64_t da = smem_desc(st + cw * 64 * BK), db = smem_desc(st + C::A_BYTES);
+                    fence_acc(d);
+                    wgmma_fence();
+#pragma unroll
+                    for (int kk = 0; kk < BK / 32; ++kk) {
+                        /* +32 bytes per k32 step = +2 in the descriptor's 16-byte address units */
+                        wgmma_m64n128k32<XE5, WE5>(d, da + 2 * kk, db + 2 * kk, kk > 0 ? 1u : 0u);
+                    }
+                    wgmma_commit();
+                    fence_acc(d);
+                    wgmma_wait0();
+                    fence_acc(d);
+                    __syncwarp();
+                    if (lane == 0) mbar_arrive(bars + 8 * (C::STAGES + s)); /* stage s may be refilled */
+                    if (block) {
+#pragma unroll
+                        for (int i = 0; i < 64; ++i) {
+                            const float sxr = (i & 2) ? sx1 : sx0; /* q = i % 4 >= 2: row r0 + 8 */
+                            acc[i] = __fadd_rn(acc[i], __fmul_rn(__fmul_rn(d[i], sxr), sw));
+                        }
+                    } else {
+#pragma unroll
+                        for (int i = 0; i < 64; ++i) acc[i] = __fadd_rn(acc[i], d[i]);
+                    }
                     if (++s == C::STAGES) s = 0, ph ^= 1u;
                 }
+                const int n_base = tn * BN + 2 * (lane % 4);
+                if (p.y_dtype == QBLAS_DTYPE_F16)
+                    store_tile<__half>(p, acc, r0, n_base);
+                else if (p.y_dtype == QBLAS_DTYPE_BF16)
+                    store_tile<__nv_bfloat16>(p, acc, r0, n_base);
+                else
+                    store_tile<float>(p, acc, r0, n_base);
             }
         }
     } else {
-        /* ---- consumers ---- */
-        setmaxnreg_inc<232>();
-        const int cw = wg - 1, warp = (threadIdx.x / QB_WARP_SIZE) % 4, lane = threadIdx.x % QB_WARP_SIZE;
-        const bool block = p.scales == QB_FP8_SCALES_BLOCK128;
-        float d[64], acc[64];
-#pragma unroll
-        for (int i = 0; i < 64; ++i) d[i] = 0.0f;
-        int s = 0;       /* the producer's sequence of stages and parities */
-        uint32_t ph = 0;
-        for (int tile = blockIdx.x; tile < ntiles; tile += gridDim.x) {
-            int tm, tn;
-            tile_coords(tile, tiles_m, tiles_n, tm, tn);
-            const int r0 = tm * C::BM + cw * 64 + warp * 16 + lane / 4; /* and r0 + 8 */
-#pragma unroll
-            for (int i = 0; i < 64; ++i) acc[i] = 0.0f;
-            for (int kt = 0; kt < ktiles; ++kt) {
-                float sx0 = 0.0f, sx1 = 0.0f, sw = 0.0f;
-                if (block) { /* issued before the wait: the latency hides behind it */
-                    sx0 = r0 < p.m ? __ldg(p.sx + (long long)r0 * p.kb + kt) : 0.0f;
-                    sx1 = r0 + 8 < p.m ? __ldg(p.sx + (long long)(r0 + 8) * p.kb + kt) : 0.0f;
-                    sw = __ldg(p.sw + (long long)tn * p.kb + kt);
-                }
-                mbar_wait(bars + 8 * s, ph);
-                const uint32_t st = base + s * C::STAGE;
-                const uint64_t da = smem_desc(st + cw * 64 * BK), db = smem_desc(st + C::A_BYTES);
-                fence_acc(d);
-                wgmma_fence();
-#pragma unroll
-                for (int kk = 0; kk < BK / 32; ++kk) {
-                    /* +32 bytes per k32 step = +2 in the descriptor's 16-byte address units */
-                    wgmma_m64n128k32<XE5, WE5>(d, da + 2 * kk, db + 2 * kk, kk > 0 ? 1u : 0u);
-                }
-                wgmma_commit();
-                fence_acc(d);
-                wgmma_wait0();
-                fence_acc(d);
-                __syncwarp();
-                if (lane == 0) mbar_arrive(bars + 8 * (C::STAGES + s)); /* stage s may be refilled */
-                if (block) {
-#pragma unroll
-                    for (int i = 0; i < 64; ++i) {
-                        const float sxr = (i & 2) ? sx1 : sx0; /* q = i % 4 >= 2: row r0 + 8 */
-                        acc[i] = __fadd_rn(acc[i], __fmul_rn(__fmul_rn(d[i], sxr), sw));
-                    }
-                } else {
-#pragma unroll
-                    for (int i = 0; i < 64; ++i) acc[i] = __fadd_rn(acc[i], d[i]);
-                }
-                if (++s == C::STAGES) s = 0, ph ^= 1u;
-            }
-            const int n_base = tn * BN + 2 * (lane % 4);
-            if (p.y_dtype == QBLAS_DTYPE_F16)
-                store_tile<__half>(p, acc, r0, n_base);
-            else if (p.y_dtype == QBLAS_DTYPE_BF16)
-                store_tile<__nv_bfloat16>(p, acc, r0, n_base);
-            else
-                store_tile<float>(p, acc, r0, n_base);
-        }
+        __trap(); /* never launched: the registry lists these kernels for sm_90a only */
     }
-#else
-    __trap(); /* never launched: the registry lists these kernels for sm_90a only */
-#endif
 }
 
 /* Host side of one dtype pair (instantiated in fp8_sm90a_wgmma_<x>x<w>.cu). */
@@ -381,9 +294,9 @@ cudaError_t fp8_sm90a_run(int cfg, const qb_fp8_kparams &p, const CUtensorMap &t
                           cudaStream_t s)
 {
     if (cfg == QB_FP8_SM90A_M128) {
-        fp8_sm90a_wgmma_kernel<2, XE5, WE5><<<grid, Cfg<2>::THREADS, Cfg<2>::SMEM, s>>>(p, tmx, tmw);
+        QB_LAUNCH(grid, Cfg<2>::THREADS, Cfg<2>::SMEM, s, fp8_sm90a_wgmma_kernel<2, XE5, WE5>)(p, tmx, tmw);
     } else if (cfg == QB_FP8_SM90A_M64) {
-        fp8_sm90a_wgmma_kernel<1, XE5, WE5><<<grid, Cfg<1>::THREADS, Cfg<1>::SMEM, s>>>(p, tmx, tmw);
+        QB_LAUNCH(grid, Cfg<1>::THREADS, Cfg<1>::SMEM, s, fp8_sm90a_wgmma_kernel<1, XE5, WE5>)(p, tmx, tmw);
     } else {
         return cudaErrorInvalidValue;
     }

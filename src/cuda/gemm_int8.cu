@@ -43,10 +43,10 @@ extern "C" cudaError_t qb_int8_launch(int bm, int bn, int stages, const qb_int8_
 {
     const dim3 grid((unsigned)((p->m + bm - 1) / bm), (unsigned)((p->n + bn - 1) / bn));
     const int smem = stages * QB_I8_STAGE_BYTES(bm, bn);
-#define QB_I8_LAUNCH(BM, BN, ST, WM, WN, MT, NT)                                       \
-    if (bm == BM && bn == BN && stages == ST) {                                        \
-        qb::int8_mma_kernel<WM, WN, MT, NT, ST><<<grid, QB_I8_THREADS, smem, s>>>(*p); \
-        return cudaGetLastError();                                                     \
+#define QB_I8_LAUNCH(BM, BN, ST, WM, WN, MT, NT)                                              \
+    if (bm == BM && bn == BN && stages == ST) {                                               \
+        QB_LAUNCH(grid, QB_I8_THREADS, smem, s, qb::int8_mma_kernel<WM, WN, MT, NT, ST>)(*p); \
+        return cudaGetLastError();                                                            \
     }
     QB_I8_CONFIGS(QB_I8_LAUNCH)
 #undef QB_I8_LAUNCH
@@ -67,6 +67,6 @@ extern "C" cudaError_t qb_int8_prepare(int smem_max)
 
 extern "C" cudaError_t qb_int8_colsum(const int8_t *w, int n, int k, int32_t *out, cudaStream_t s)
 {
-    colsum_kernel<<<(unsigned)((n + CS_WARPS - 1) / CS_WARPS), CS_THREADS, 0, s>>>(w, n, k, out);
+    QB_LAUNCH((unsigned)((n + CS_WARPS - 1) / CS_WARPS), CS_THREADS, 0, s, colsum_kernel)(w, n, k, out);
     return cudaGetLastError();
 }

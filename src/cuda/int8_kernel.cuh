@@ -37,19 +37,11 @@
 #include <type_traits>
 
 #include "cuda_kernels.h"
-#include "cuda_ptx.cuh"
+#include "cuda_ptx.cuh" /* cp_async16, ldmatrix_x4, mma_s8, l2_evict_* */
+#include "qb_vendor.cuh"
 #include "w4a16_out.cuh"
 
 namespace qb {
-
-/* D = A.B + D, m16n8k32, int8 inputs, int32 accumulators (exact). */
-__device__ __forceinline__ void mma_s8(int32_t d[4], const uint32_t a[4], uint32_t b0, uint32_t b1)
-{
-    asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};\n"
-        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
 
 /* Byte offset of chunk c (0..3) of row r in a tile. */
 __device__ __forceinline__ int i8_off(int r, int c) { return r * QB_I8_BK + ((c ^ ((r >> 1) & 3)) << 4); }
@@ -199,7 +191,7 @@ __global__ void __launch_bounds__(QB_I8_THREADS) int8_mma_kernel(const qb_int8_k
 {
     using T = I8Tile<WM, WN, MT, NT>;
     static_assert(STAGES >= 2 && STAGES <= 8, "cp.async wait_group takes 0..6 here");
-    extern __shared__ __align__(128) uint8_t smem[];
+    QB_DYNAMIC_SMEM(uint8_t, smem, 128);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int wm = warp / WN, wn = warp % WN;
     const int m0 = blockIdx.x * T::BM, n0 = blockIdx.y * T::BN;

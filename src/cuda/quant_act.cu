@@ -95,7 +95,7 @@ struct Range {
 template <class X, Q MODE, int ITEMS>
 __global__ void __launch_bounds__(THREADS) row_kernel(const qb_qact_kparams p)
 {
-    __shared__ float red[WARPS];
+    QB_SHARED_ARRAY(float, red, WARPS);
     const int tid = threadIdx.x;
     for (long long r = blockIdx.x; r < p.m; r += gridDim.x) {
         const typename X::T *xr = static_cast<const typename X::T *>(p.x) + r * p.ldx;
@@ -190,15 +190,15 @@ void launch_rows(const qb_qact_kparams &p, int sms, cudaStream_t s)
     const unsigned g = grid_for(p.m, 1, sms);
     /* the smallest register cache that holds the row */
     if (p.k <= THREADS * 1)
-        row_kernel<X, MODE, 1><<<g, THREADS, 0, s>>>(p);
+        QB_LAUNCH(g, THREADS, 0, s, row_kernel<X, MODE, 1>)(p);
     else if (p.k <= THREADS * 4)
-        row_kernel<X, MODE, 4><<<g, THREADS, 0, s>>>(p);
+        QB_LAUNCH(g, THREADS, 0, s, row_kernel<X, MODE, 4>)(p);
     else if (p.k <= THREADS * 16)
-        row_kernel<X, MODE, 16><<<g, THREADS, 0, s>>>(p);
+        QB_LAUNCH(g, THREADS, 0, s, row_kernel<X, MODE, 16>)(p);
     else if (p.k <= THREADS * 64)
-        row_kernel<X, MODE, 64><<<g, THREADS, 0, s>>>(p);
+        QB_LAUNCH(g, THREADS, 0, s, row_kernel<X, MODE, 64>)(p);
     else
-        row_kernel<X, MODE, 0><<<g, THREADS, 0, s>>>(p);
+        QB_LAUNCH(g, THREADS, 0, s, row_kernel<X, MODE, 0>)(p);
 }
 
 template <class X>
@@ -208,11 +208,11 @@ void launch_x(const qb_qact_kparams &p, int sms, cudaStream_t s)
     if (p.mode == QBLAS_SCALE_PER_TENSOR) {
         const unsigned g = grid_for(p.m * p.k, THREADS, sms);
         if (i8)
-            tensor_kernel<X, Q::I8_SYM><<<g, THREADS, 0, s>>>(p);
+            QB_LAUNCH(g, THREADS, 0, s, tensor_kernel<X, Q::I8_SYM>)(p);
         else
-            tensor_kernel<X, Q::FP8><<<g, THREADS, 0, s>>>(p);
+            QB_LAUNCH(g, THREADS, 0, s, tensor_kernel<X, Q::FP8>)(p);
     } else if (p.mode == QBLAS_SCALE_BLOCK_1X128) {
-        block_kernel<X><<<grid_for(p.m * ((p.k + QBLK - 1) / QBLK), WARPS, sms), THREADS, 0, s>>>(p);
+        QB_LAUNCH(grid_for(p.m * ((p.k + QBLK - 1) / QBLK), WARPS, sms), THREADS, 0, s, block_kernel<X>)(p);
     } else if (p.zeros) {
         launch_rows<X, Q::I8_ASYM>(p, sms, s);
     } else if (i8) {

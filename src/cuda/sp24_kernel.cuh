@@ -67,6 +67,7 @@
 #include "cuda_ptx.cuh"
 #include "int8_kernel.cuh" /* zero_acc, put_y, load_as_f32 */
 #include "kernels_sparse24.h"
+#include "qb_vendor.cuh"
 
 namespace qb {
 
@@ -74,54 +75,29 @@ namespace qb {
 enum { SP24_F16 = 0, SP24_BF16 = 1, SP24_I8 = 2, SP24_FP8 = 4 };
 __host__ __device__ constexpr bool sp24_fp8(int dt) { return dt >= SP24_FP8; }
 
-/* Our fields always have i0 < i1, so the ordered-metadata form applies
- * (the form PTX 8.5+ recommends; plain mma.sp before that). */
-#if (__CUDACC_VER_MAJOR__ > 12) || (__CUDACC_VER_MAJOR__ == 12 && __CUDACC_VER_MINOR__ >= 5)
-#define QB_SP24_MMA "mma.sp::ordered_metadata.sync.aligned"
-#else
-#define QB_SP24_MMA "mma.sp.sync.aligned"
-#endif
-
-/* D = A.B + D with sparse A, metadata e, sparsity selector 0. */
-#define QB_SP24_FP8_MMA(AT, BT)                                                                         \
-    asm(QB_SP24_MMA ".m16n8k64.row.col.f32." AT "." BT ".f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9,%10,%11}, " \
-                    "{%0,%1,%2,%3}, %12, 0x0;\n"                                                              \
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                                                     \
-        : "r"(a.x), "r"(a.y), "r"(a.z), "r"(a.w), "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]), "r"(e))
+/* D = A.B + D with sparse A (the weight), metadata e, sparsity selector 0
+ * (cuda_ptx.cuh's mma_sp_* wrappers: the ::ordered_metadata form, our
+ * fields always having i0 < i1). */
 template <int DT> __device__ __forceinline__ void mma_sp(float (&d)[4], const uint4 &a, const uint32_t (&b)[4], uint32_t e)
 {
     if constexpr (sp24_fp8(DT)) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 890
-        __trap(); /* no fp8 tensor cores: the registry never launches these kernels here */
-#else
-        /* A = the weight (sparse), B = the activations */
-        if constexpr (DT == SP24_FP8)
-            QB_SP24_FP8_MMA("e4m3", "e4m3");
-        else if constexpr (DT == SP24_FP8 + 1)
-            QB_SP24_FP8_MMA("e4m3", "e5m2");
-        else if constexpr (DT == SP24_FP8 + 2)
-            QB_SP24_FP8_MMA("e5m2", "e4m3");
-        else
-            QB_SP24_FP8_MMA("e5m2", "e5m2");
-#endif
+        QB_IF_ARCH_GE(890) {
+            /* A = the weight (sparse): e5m2 if bit 1 of DT - SP24_FP8; B = the activations: bit 0 */
+            constexpr int AT = ((DT - SP24_FP8) & 2) ? QBLAS_DTYPE_E5M2 : QBLAS_DTYPE_E4M3;
+            constexpr int BT = ((DT - SP24_FP8) & 1) ? QBLAS_DTYPE_E5M2 : QBLAS_DTYPE_E4M3;
+            mma_sp_fp8<AT, BT>(d, a, b, e);
+        } else {
+            __trap(); /* no fp8 tensor cores: the registry never launches these kernels here */
+        }
     } else if constexpr (DT == SP24_F16)
-        asm(QB_SP24_MMA ".m16n8k32.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9,%10,%11}, "
-                        "{%0,%1,%2,%3}, %12, 0x0;\n"
-            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-            : "r"(a.x), "r"(a.y), "r"(a.z), "r"(a.w), "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]), "r"(e));
+        mma_sp_f16(d, a, b, e);
     else
-        asm(QB_SP24_MMA ".m16n8k32.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9,%10,%11}, "
-                        "{%0,%1,%2,%3}, %12, 0x0;\n"
-            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-            : "r"(a.x), "r"(a.y), "r"(a.z), "r"(a.w), "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]), "r"(e));
+        mma_sp_bf16(d, a, b, e);
 }
 template <int DT>
 __device__ __forceinline__ void mma_sp(int32_t (&d)[4], const uint4 &a, const uint32_t (&b)[4], uint32_t e)
 {
-    asm(QB_SP24_MMA ".m16n8k64.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9,%10,%11}, "
-                    "{%0,%1,%2,%3}, %12, 0x0;\n"
-        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
-        : "r"(a.x), "r"(a.y), "r"(a.z), "r"(a.w), "r"(b[0]), "r"(b[1]), "r"(b[2]), "r"(b[3]), "r"(e));
+    mma_sp_s8(d, a, b, e);
 }
 
 template <int DT, int WW, int WX, int WT, int XT> struct Sp24Tile {
@@ -291,7 +267,7 @@ __global__ void __launch_bounds__(QB_SP24_THREADS) sp24_mma_kernel(const qb_sp24
     using T = Sp24Tile<DT, WW, WX, WT, XT>;
     static_assert(STAGES >= 2 && STAGES <= 8, "cp.async wait_group takes 0..6 here");
     static_assert(!BLOCK || sp24_fp8(DT), "block scales are fp8's");
-    extern __shared__ __align__(128) uint8_t smem[];
+    QB_DYNAMIC_SMEM(uint8_t, smem, 128);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int ww = warp / WX, wx = warp % WX;
     const int nb = blockIdx.x, m0 = blockIdx.y * T::BX;
@@ -356,10 +332,10 @@ template <int DT> cudaError_t sp24_launch(int bx, int stages, bool block, const 
     constexpr int ES = DT == SP24_F16 || DT == SP24_BF16 ? 2 : 1;
     const dim3 grid((unsigned)((p->n + QB_SP24_BW - 1) / QB_SP24_BW), (unsigned)((p->m + bx - 1) / bx));
     const size_t smem = (size_t)stages * QB_SP24_STAGE_BYTES(bx, ES);
-#define QB_SP24_LAUNCH(BX, ST, WW, WX, WT, XT)                                                    \
-    if (bx == BX && stages == ST) {                                                               \
-        sp24_mma_kernel<DT, WW, WX, WT, XT, ST, B><<<grid, QB_SP24_THREADS, smem, s>>>(*p);       \
-        return cudaGetLastError();                                                                \
+#define QB_SP24_LAUNCH(BX, ST, WW, WX, WT, XT)                                                     \
+    if (bx == BX && stages == ST) {                                                                \
+        QB_LAUNCH(grid, QB_SP24_THREADS, smem, s, sp24_mma_kernel<DT, WW, WX, WT, XT, ST, B>)(*p); \
+        return cudaGetLastError();                                                                 \
     }
     if constexpr (!sp24_fp8(DT)) {
         constexpr bool B = false;

@@ -99,14 +99,14 @@ extern "C" cudaError_t qb_sp24_check_meta(const uint8_t *meta, int n, int k, int
 {
     cudaError_t e = cudaMemsetAsync(bad, 0, sizeof(int), s);
     if (e != cudaSuccess) return e;
-    check_kernel<<<grid_for((long long)n * (k / 4)), PK_THREADS, 0, s>>>(meta, n, k, bad);
+    QB_LAUNCH(grid_for((long long)n * (k / 4)), PK_THREADS, 0, s, check_kernel)(meta, n, k, bad);
     return cudaGetLastError();
 }
 
 extern "C" cudaError_t qb_sp24_pack(const void *vals, const uint8_t *meta, int es, int n, int k, int np, int kt,
                                     uint8_t *dvals, uint8_t *dmeta, cudaStream_t s)
 {
-    pack_kernel<<<grid_for((long long)(np / 16) * kt * 2 * 32), PK_THREADS, 0, s>>>(
+    QB_LAUNCH(grid_for((long long)(np / 16) * kt * 2 * 32), PK_THREADS, 0, s, pack_kernel)(
         static_cast<const uint8_t *>(vals), meta, es, n, k, np, kt, dvals, dmeta);
     return cudaGetLastError();
 }
@@ -114,6 +114,6 @@ extern "C" cudaError_t qb_sp24_pack(const void *vals, const uint8_t *meta, int e
 extern "C" cudaError_t qb_sp24_colsum(const int8_t *vals, int n, int k, int np, int32_t *out, cudaStream_t s)
 {
     constexpr int rows = PK_THREADS / QB_WARP_SIZE;
-    colsum_kernel<<<(unsigned)((np + rows - 1) / rows), PK_THREADS, 0, s>>>(vals, n, k, np, out);
+    QB_LAUNCH((unsigned)((np + rows - 1) / rows), PK_THREADS, 0, s, colsum_kernel)(vals, n, k, np, out);
     return cudaGetLastError();
 }

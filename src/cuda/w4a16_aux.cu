@@ -5,6 +5,7 @@
  * 64-bit indices: one thread per output element or word.
  */
 #include "cuda_kernels.h"
+#include "qb_vendor.cuh"
 #include "w4a16_out.cuh"
 
 namespace {
@@ -96,7 +97,7 @@ cudaError_t qb_w4a16_pack_codes(const uint8_t *src, int n, int k, const int32_t 
                                 uint32_t *dst, cudaStream_t s)
 {
     const size_t words = (size_t)np * kt_total * QB_W4_BK / 8;
-    pack_codes_kernel<<<grid_for(words), 256, 0, s>>>(src, n, k, perm, kt_total, dst, words);
+    QB_LAUNCH(grid_for(words), 256, 0, s, pack_codes_kernel)(src, n, k, perm, kt_total, dst, words);
     return cudaGetLastError();
 }
 
@@ -106,15 +107,15 @@ cudaError_t qb_w4a16_pack_groups(const void *src, int groups, int n, int np, int
     const unsigned grid = grid_for((size_t)groups * np);
     switch (elem_bytes) {
     case 1:
-        pack_groups_kernel<uint8_t><<<grid, 256, 0, s>>>(static_cast<const uint8_t *>(src), groups, n, np,
+        QB_LAUNCH(grid, 256, 0, s, pack_groups_kernel<uint8_t>)(static_cast<const uint8_t *>(src), groups, n, np,
                                                           (uint8_t)pad, static_cast<uint8_t *>(dst));
         break;
     case 2:
-        pack_groups_kernel<uint16_t><<<grid, 256, 0, s>>>(static_cast<const uint16_t *>(src), groups, n, np,
+        QB_LAUNCH(grid, 256, 0, s, pack_groups_kernel<uint16_t>)(static_cast<const uint16_t *>(src), groups, n, np,
                                                            (uint16_t)pad, static_cast<uint16_t *>(dst));
         break;
     case 4:
-        pack_groups_kernel<uint32_t><<<grid, 256, 0, s>>>(static_cast<const uint32_t *>(src), groups, n, np, pad,
+        QB_LAUNCH(grid, 256, 0, s, pack_groups_kernel<uint32_t>)(static_cast<const uint32_t *>(src), groups, n, np, pad,
                                                            static_cast<uint32_t *>(dst));
         break;
     default: return cudaErrorInvalidValue;
@@ -125,13 +126,13 @@ cudaError_t qb_w4a16_pack_groups(const void *src, int groups, int n, int np, int
 cudaError_t qb_w4a16_gather_x(const void *x, long long ldx, const int32_t *perm, int m, int k, void *out, int ldo,
                               cudaStream_t s)
 {
-    gather_x_kernel<<<grid_for((size_t)m * k), 256, 0, s>>>(static_cast<const uint16_t *>(x), ldx, perm, m, k,
+    QB_LAUNCH(grid_for((size_t)m * k), 256, 0, s, gather_x_kernel)(static_cast<const uint16_t *>(x), ldx, perm, m, k,
                                                             static_cast<uint16_t *>(out), ldo);
     return cudaGetLastError();
 }
 
 cudaError_t qb_w4a16_reduce(const qb_w4a16_kparams *p, cudaStream_t s)
 {
-    reduce_kernel<<<grid_for((size_t)p->m * p->n), 256, 0, s>>>(*p);
+    QB_LAUNCH(grid_for((size_t)p->m * p->n), 256, 0, s, reduce_kernel)(*p);
     return cudaGetLastError();
 }

@@ -47,18 +47,8 @@ template <typename T> struct W4Type;
 
 template <> struct W4Type<__half> {
     static constexpr uint32_t kMagic = 0x64006400u; /* 1024.0 in both halves */
-    static __device__ __forceinline__ uint32_t sub(uint32_t a, uint32_t b)
-    {
-        uint32_t d;
-        asm("sub.rn.f16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
-        return d;
-    }
-    static __device__ __forceinline__ uint32_t mul(uint32_t a, uint32_t b)
-    {
-        uint32_t d;
-        asm("mul.rn.f16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
-        return d;
-    }
+    static __device__ __forceinline__ uint32_t sub(uint32_t a, uint32_t b) { return sub_rn_f16x2(a, b); }
+    static __device__ __forceinline__ uint32_t mul(uint32_t a, uint32_t b) { return mul_rn_f16x2(a, b); }
     static __device__ __forceinline__ float lo_f32(uint32_t v) { return __half2float(__ushort_as_half((unsigned short)(v & 0xFFFFu))); }
     static __device__ __forceinline__ float hi_f32(uint32_t v) { return __half2float(__ushort_as_half((unsigned short)(v >> 16))); }
     static __device__ __forceinline__ uint32_t pack_rn(float lo, float hi)
@@ -78,17 +68,10 @@ template <> struct W4Type<__nv_bfloat16> {
      * with a and b small integers every step is exact. */
     static __device__ __forceinline__ uint32_t sub(uint32_t a, uint32_t b)
     {
-        uint32_t d;
-        asm("fma.rn.bf16x2 %0, %1, %2, %3;\n" : "=r"(d) : "r"(a), "r"(0x3F803F80u), "r"(b ^ 0x80008000u));
-        return d;
+        return fma_rn_bf16x2(a, 0x3F803F80u, b ^ 0x80008000u);
     }
     /* a * b + (-0.0): the exact product rounded once; -0.0 keeps the sign of a zero product. */
-    static __device__ __forceinline__ uint32_t mul(uint32_t a, uint32_t b)
-    {
-        uint32_t d;
-        asm("fma.rn.bf16x2 %0, %1, %2, %3;\n" : "=r"(d) : "r"(a), "r"(b), "r"(0x80008000u));
-        return d;
-    }
+    static __device__ __forceinline__ uint32_t mul(uint32_t a, uint32_t b) { return fma_rn_bf16x2(a, b, 0x80008000u); }
     static __device__ __forceinline__ float lo_f32(uint32_t v) { return __uint_as_float(v << 16); }
     static __device__ __forceinline__ float hi_f32(uint32_t v) { return __uint_as_float(v & 0xFFFF0000u); }
     static __device__ __forceinline__ uint32_t pack_rn(float lo, float hi)

@@ -31,6 +31,7 @@
 
 #include "cuda_kernels.h"
 #include "cuda_ptx.cuh"
+#include "qb_vendor.cuh"
 #include "w4a16_dequant.cuh"
 #include "w4a16_out.cuh"
 
@@ -197,7 +198,7 @@ __global__ void __launch_bounds__(QB_W4_THREADS, MT == 1 ? 4 : MT == 2 ? 2 : 1)
 w4a16_mma_kernel(const qb_w4a16_kparams p)
 {
     using S = typename std::conditional<NATIVE, uint32_t, float>::type;
-    extern __shared__ __align__(128) uint8_t smem[];
+    QB_DYNAMIC_SMEM(uint8_t, smem, 128);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int m0 = blockIdx.x * 16 * MT, nb = blockIdx.y, split = blockIdx.z;
     const int kt0 = split * p.tiles_per_split;
@@ -240,9 +241,9 @@ template <typename T, bool NATIVE> static cudaError_t launch(int mt, const qb_w4
 {
     const dim3 grid((unsigned)((p->m + 16 * mt - 1) / (16 * mt)), (unsigned)(p->np / QB_W4_BN), (unsigned)p->splits);
     switch (mt) {
-    case 1: w4a16_mma_kernel<T, 1, NATIVE><<<grid, QB_W4_THREADS, smem, s>>>(*p); break;
-    case 2: w4a16_mma_kernel<T, 2, NATIVE><<<grid, QB_W4_THREADS, smem, s>>>(*p); break;
-    case 4: w4a16_mma_kernel<T, 4, NATIVE><<<grid, QB_W4_THREADS, smem, s>>>(*p); break;
+    case 1: QB_LAUNCH(grid, QB_W4_THREADS, smem, s, w4a16_mma_kernel<T, 1, NATIVE>)(*p); break;
+    case 2: QB_LAUNCH(grid, QB_W4_THREADS, smem, s, w4a16_mma_kernel<T, 2, NATIVE>)(*p); break;
+    case 4: QB_LAUNCH(grid, QB_W4_THREADS, smem, s, w4a16_mma_kernel<T, 4, NATIVE>)(*p); break;
     default: return cudaErrorInvalidValue;
     }
     return cudaGetLastError();

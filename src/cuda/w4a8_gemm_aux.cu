@@ -1,6 +1,7 @@
 /* w4a8_gemm_aux.cu - the W4A8 GEMM's entry points: the launch and
  * shared-memory dispatch over the translation units of its configurations
  * (w4a8_gemm_m16/m32/m64/m128.cu), and the split-K reduce. */
+#include "qb_vendor.cuh"
 #include "w4a8_kernel.cuh"
 
 namespace {
@@ -52,10 +53,10 @@ extern "C" cudaError_t qb_w4a8_reduce(const qb_w4a8_kparams *p, cudaStream_t s)
     const long long want = (total + RED_THREADS - 1) / RED_THREADS;
     const unsigned blocks = (unsigned)(want < 65535 ? want : 65535);
     if (p->y_dtype == QBLAS_DTYPE_F16)
-        reduce_kernel<__half><<<blocks, RED_THREADS, 0, s>>>(*p);
+        QB_LAUNCH(blocks, RED_THREADS, 0, s, reduce_kernel<__half>)(*p);
     else if (p->y_dtype == QBLAS_DTYPE_BF16)
-        reduce_kernel<__nv_bfloat16><<<blocks, RED_THREADS, 0, s>>>(*p);
+        QB_LAUNCH(blocks, RED_THREADS, 0, s, reduce_kernel<__nv_bfloat16>)(*p);
     else
-        reduce_kernel<float><<<blocks, RED_THREADS, 0, s>>>(*p);
+        QB_LAUNCH(blocks, RED_THREADS, 0, s, reduce_kernel<float>)(*p);
     return cudaGetLastError();
 }

@@ -60,7 +60,7 @@
 #ifndef QBLAS_W4A8_KERNEL_CUH
 #define QBLAS_W4A8_KERNEL_CUH
 
-#include "int8_kernel.cuh" /* mma_s8, load_tile + i8_off (the X tile), zero_acc, epilogue_i8 */
+#include "int8_kernel.cuh" /* mma_s8 (cuda_ptx.cuh), load_tile + i8_off (the X tile), zero_acc, epilogue_i8 */
 #include "kernels_w4a8.h"
 #include "qb_vendor.cuh"
 
@@ -224,7 +224,7 @@ __global__ void __launch_bounds__(QB_W4A8_THREADS) w4a8_mma_kernel(const qb_w4a8
 {
     using T = W4A8Tile<WM, WN, MT, NT>;
     static_assert(STAGES >= 2 && STAGES <= 8, "cp.async wait_group takes 0..6 here");
-    extern __shared__ __align__(128) uint8_t smem[];
+    QB_DYNAMIC_SMEM(uint8_t, smem, 128);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int wm = warp / WN, wn = warp % WN;
     const int m0 = blockIdx.x * T::BM, nb = blockIdx.y, n0 = nb * QB_W4A8_BN;
@@ -336,13 +336,13 @@ cudaError_t w4a8_prepare_m128(int smem_max);
         LIST(QB_W4A8_PREPARE_ONE)                                                                                 \
         return e;                                                                                                 \
     }
-#define QB_W4A8_LAUNCH_ONE(BM, ST, WM, WN, MT, NT)                                           \
-    if (bm == BM && stages == ST) {                                                          \
-        if (p->per_channel)                                                                  \
-            w4a8_mma_kernel<WM, WN, MT, NT, ST, true><<<grid, QB_W4A8_THREADS, smem, s>>>(*p); \
-        else                                                                                 \
-            w4a8_mma_kernel<WM, WN, MT, NT, ST, false><<<grid, QB_W4A8_THREADS, smem, s>>>(*p); \
-        return cudaGetLastError();                                                           \
+#define QB_W4A8_LAUNCH_ONE(BM, ST, WM, WN, MT, NT)                                                     \
+    if (bm == BM && stages == ST) {                                                                    \
+        if (p->per_channel)                                                                            \
+            QB_LAUNCH(grid, QB_W4A8_THREADS, smem, s, w4a8_mma_kernel<WM, WN, MT, NT, ST, true>)(*p);  \
+        else                                                                                           \
+            QB_LAUNCH(grid, QB_W4A8_THREADS, smem, s, w4a8_mma_kernel<WM, WN, MT, NT, ST, false>)(*p); \
+        return cudaGetLastError();                                                                     \
     }
 #define QB_W4A8_PREPARE_ONE(BM, ST, WM, WN, MT, NT)                                                     \
     if (e == cudaSuccess)                                                                               \

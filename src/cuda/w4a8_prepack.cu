@@ -6,6 +6,7 @@
 #include <cuda_fp16.h>
 
 #include "kernels_w4a8.h"
+#include "qb_vendor.cuh"
 
 namespace {
 
@@ -103,7 +104,7 @@ extern "C" cudaError_t qb_w4a8_check(const uint8_t *codes, const int8_t *s2, con
     cudaError_t e = cudaMemsetAsync(first, 0xFF, sizeof *first, s);
     if (e != cudaSuccess) return e;
     const long long total = g128 ? (long long)(k / 128) * n : n;
-    check_kernel<<<blocks_for(total), THREADS, 0, s>>>(codes, s2, z, n, k, g128, first);
+    QB_LAUNCH(blocks_for(total), THREADS, 0, s, check_kernel)(codes, s2, z, n, k, g128, first);
     return cudaGetLastError();
 }
 
@@ -112,11 +113,11 @@ extern "C" cudaError_t qb_w4a8_pack(const uint8_t *codes, const int8_t *s2, cons
                                     uint16_t *params_out, float *s1_out, cudaStream_t s)
 {
     const long long words = (long long)np * kt_total * 64 / 8;
-    pack_codes_kernel<<<blocks_for(words), THREADS, 0, s>>>(codes, n, k, kt_total, words, codes_out);
+    QB_LAUNCH(blocks_for(words), THREADS, 0, s, pack_codes_kernel)(codes, n, k, kt_total, words, codes_out);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) return e;
     const int groups = g128 ? k / 128 : 1;
-    pack_params_kernel<<<blocks_for((long long)groups * np), THREADS, 0, s>>>(s2, z, s1_f16, n, groups, g128, np,
+    QB_LAUNCH(blocks_for((long long)groups * np), THREADS, 0, s, pack_params_kernel)(s2, z, s1_f16, n, groups, g128, np,
                                                                              params_out, s1_out);
     return cudaGetLastError();
 }
