@@ -25,6 +25,10 @@
 #include "qblas.h"
 #include "../src/common/qblas_numeric.h"
 
+#ifdef __cplusplus /* C++ test programs (tests/sim) share the C helpers */
+extern "C" {
+#endif
+
 Suite *qbt_suite(void);
 
 /* ---- random numbers ---- */
@@ -114,4 +118,7 @@ void qbt_gemm_invariants(qblas_handle_t h, int64_t m, const qblas_act_t *x, cons
                       qblas_status_string(want), (unsigned long long)qbt_seed);                        \
     } while (0)
 
+#ifdef __cplusplus
+}
+#endif
 #endif /* QB_TEST_H */

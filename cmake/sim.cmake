@@ -1,0 +1,45 @@
+# QBLAS_CUDA_SIM: the CUDA backend on a simulated device (src/sim).
+#
+# The backend's host code (src/cuda/*.c) and its kernels (src/cuda/*.cu,
+# compiled as C++ by the host compiler) are built against the simulator's
+# runtime and device headers (src/sim/include) instead of NVIDIA's; the
+# library then drives a simulated sm_80 / sm_89 / sm_90a device
+# (QBLAS_SIM_ARCH at run time). No GPU and no CUDA toolkit are needed.
+# With clang the kernels are compiled with load/store tracing, which the
+# simulator's memory and race checks need (src/sim/memcheck.cc); other
+# compilers build a simulator without them (it says so when it starts).
+option(QBLAS_CUDA_SIM "Build the CUDA backend against the simulated device (src/sim) instead of a real GPU" OFF)
+set(QBLAS_WITH_CUDA_SIM OFF)
+if(NOT QBLAS_CUDA_SIM)
+  return()
+endif()
+if(QBLAS_WITH_CUDA)
+  message(FATAL_ERROR "QBLAS_CUDA_SIM replaces the real CUDA backend: configure it with -DQBLAS_CUDA=OFF")
+endif()
+find_package(Boost 1.74 REQUIRED COMPONENTS context)
+
+file(GLOB QBLAS_SIM_SRC CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/sim/*.cc ${PROJECT_SOURCE_DIR}/src/sim/twins/*.cc)
+set(qb_sim_kernel_flags -x c++ -include cuda_runtime.h -ffp-contract=off -fno-strict-aliasing -Wno-unused-parameter)
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  list(APPEND qb_sim_kernel_flags -fsanitize-coverage=func,inline-8bit-counters,trace-loads,trace-stores)
+  if(QBLAS_SANITIZE)
+    # locals stay on the fiber's stack, where the memory check expects them
+    list(APPEND qb_sim_kernel_flags -fsanitize-address-use-after-return=never)
+  endif()
+  set(QBLAS_SIM_MEMCHECK 1)
+else()
+  message(WARNING "qblas: QBLAS_CUDA_SIM without clang: the simulator's memory and race checks are off")
+  set(QBLAS_SIM_MEMCHECK 0)
+endif()
+set_source_files_properties(${QBLAS_CUDA_KERNEL_SRC} PROPERTIES LANGUAGE CXX COMPILE_OPTIONS "${qb_sim_kernel_flags}")
+
+target_sources(qblas PRIVATE ${QBLAS_CUDA_HOST_SRC} ${QBLAS_CUDA_KERNEL_SRC} ${QBLAS_SIM_SRC})
+# the simulator's stand-ins for the toolkit headers come first, for the
+# library and for every program built on it (tests, bench, examples)
+target_include_directories(qblas BEFORE PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/src/sim/include>)
+target_include_directories(qblas PRIVATE ${PROJECT_SOURCE_DIR}/src)
+target_compile_definitions(qblas PRIVATE QBLAS_HAVE_CUDA QBLAS_CUDA_SIM QBLAS_SIM_MEMCHECK=${QBLAS_SIM_MEMCHECK})
+target_link_libraries(qblas PUBLIC Boost::context stdc++ ${CMAKE_DL_LIBS})
+set(QBLAS_WITH_CUDA ON)
+set(QBLAS_WITH_CUDA_SIM ON)
+message(STATUS "qblas: CUDA backend on the simulated device (src/sim; memory checks ${QBLAS_SIM_MEMCHECK})")

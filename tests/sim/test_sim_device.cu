@@ -1,0 +1,275 @@
+/* test_sim_device.cu - the simulated device itself: its runtime, scheduler
+ * and checks. Each check of the simulator is shown to catch the fault it
+ * exists for (a kernel with that bug fails, its fixed twin passes), so "the
+ * simulator says the kernel is right" means something.
+ *
+ * Kernels here are compiled like src/cuda's (as C++ against the simulator's
+ * headers, with load/store tracing) and launched through QB_LAUNCH. */
+#include <stdint.h>
+#include <string.h>
+
+#include "cuda/qb_vendor.cuh"
+#include "qb_test.h"
+
+namespace {
+
+/* ---- kernels ---- */
+__global__ void block_sum(const int *x, int *out, int n)
+{
+    QB_DYNAMIC_SMEM(int, s, 16);
+    const int t = threadIdx.x;
+    s[t] = t < n ? x[t] : 0;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w /= 2) {
+        if (t < w) s[t] += s[t + w];
+        __syncthreads();
+    }
+    if (t == 0) out[blockIdx.x] = s[0];
+}
+
+/* the same without the barrier between the halving steps: a race */
+__global__ void block_sum_racy(const int *x, int *out, int n)
+{
+    QB_DYNAMIC_SMEM(int, s, 16);
+    const int t = threadIdx.x;
+    s[t] = t < n ? x[t] : 0;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w /= 2)
+        if (t < w) s[t] += s[t + w];
+    if (t == 0) out[blockIdx.x] = s[0];
+}
+
+/* a warp reduction through shuffles */
+__global__ void warp_sum(const float *x, float *out)
+{
+    float v = x[threadIdx.x];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, o);
+    if (threadIdx.x % 32 == 0) out[threadIdx.x / 32] = v;
+}
+
+__global__ void write_n(int *y, int n)
+{
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i <= n) y[i] = i; /* one past the end when i == n */
+}
+
+__global__ void write_all(int *y, int n)
+{
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = i;
+}
+
+/* every block writes y[0]: blocks of one launch are unordered */
+__global__ void all_blocks_write_one(int *y) { if (threadIdx.x == 0) y[0] = (int)blockIdx.x; }
+
+/* reads shared memory the kernel never declared */
+__global__ void smem_overrun(int *y)
+{
+    QB_DYNAMIC_SMEM(int, s, 16);
+    s[threadIdx.x] = 1;
+    __syncthreads();
+    y[threadIdx.x] = s[threadIdx.x + blockDim.x];
+}
+
+/* reads shared memory nobody wrote: the poison */
+__global__ void smem_uninit(float *y)
+{
+    QB_DYNAMIC_SMEM(float, s, 16);
+    y[threadIdx.x] = s[threadIdx.x];
+}
+
+/* lane 0 waits at __syncwarp for lanes that wait at __syncthreads for it */
+__global__ void deadlock(int *y)
+{
+    if (threadIdx.x == 0)
+        __syncwarp();
+    else
+        __syncthreads();
+    y[threadIdx.x] = 1;
+}
+
+__global__ void traps(int *) { __trap(); }
+
+__global__ void static_smem(int *y)
+{
+    QB_SHARED_ARRAY(int, a, 64);
+    a[threadIdx.x] = (int)threadIdx.x * 3;
+    __syncthreads();
+    y[threadIdx.x] = a[63 - threadIdx.x];
+}
+
+__global__ void big_smem(int *y)
+{
+    QB_DYNAMIC_SMEM(uint8_t, s, 16);
+    s[threadIdx.x] = 7;
+    __syncthreads();
+    y[threadIdx.x] = s[threadIdx.x];
+}
+
+/* ---- helpers ---- */
+template <class T> T *dev(size_t n)
+{
+    void *p = nullptr;
+    ck_assert_int_eq(cudaMalloc(&p, n * sizeof(T)), cudaSuccess);
+    return static_cast<T *>(p);
+}
+
+} // namespace
+
+START_TEST(block_reduction_and_shuffles)
+{
+    int hx[128], *x = dev<int>(128), *out = dev<int>(1), got = 0;
+    int want = 0;
+    for (int i = 0; i < 128; i++) hx[i] = i * 7 - 300, want += hx[i];
+    ck_assert_int_eq(cudaMemcpy(x, hx, sizeof hx, cudaMemcpyHostToDevice), cudaSuccess);
+    QB_LAUNCH(1, 128, 128 * sizeof(int), 0, block_sum)(x, out, 128);
+    ck_assert_int_eq(cudaGetLastError(), cudaSuccess);
+    ck_assert_int_eq(cudaMemcpy(&got, out, 4, cudaMemcpyDeviceToHost), cudaSuccess);
+    ck_assert_int_eq(got, want);
+
+    float hf[64], *f = dev<float>(64), *fo = dev<float>(2), r[2];
+    for (int i = 0; i < 64; i++) hf[i] = (float)(i % 32);
+    ck_assert_int_eq(cudaMemcpy(f, hf, sizeof hf, cudaMemcpyHostToDevice), cudaSuccess);
+    QB_LAUNCH(1, 64, 0, 0, warp_sum)(f, fo);
+    ck_assert_int_eq(cudaMemcpy(r, fo, sizeof r, cudaMemcpyDeviceToHost), cudaSuccess);
+    ck_assert(r[0] == 496.0f && r[1] == 496.0f);
+
+    int *y = dev<int>(64), hy[64];
+    QB_LAUNCH(1, 64, 0, 0, static_smem)(y);
+    ck_assert_int_eq(cudaMemcpy(hy, y, sizeof hy, cudaMemcpyDeviceToHost), cudaSuccess);
+    for (int i = 0; i < 64; i++) ck_assert_int_eq(hy[i], (63 - i) * 3);
+    cudaFree(x), cudaFree(out), cudaFree(f), cudaFree(fo), cudaFree(y);
+}
+END_TEST
+
+START_TEST(race_is_caught)
+{
+    int hx[128], *x = dev<int>(128), *out = dev<int>(1);
+    for (int i = 0; i < 128; i++) hx[i] = i;
+    ck_assert_int_eq(cudaMemcpy(x, hx, sizeof hx, cudaMemcpyHostToDevice), cudaSuccess);
+    QB_LAUNCH(1, 128, 128 * sizeof(int), 0, block_sum_racy)(x, out, 128);
+    ck_assert_int_eq(cudaGetLastError(), cudaSuccess); /* launching is fine ... */
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaErrorLaunchFailure); /* ... running is not */
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaSuccess); /* reported once */
+    cudaFree(x), cudaFree(out);
+}
+END_TEST
+
+START_TEST(memory_faults_are_caught)
+{
+    int *y = dev<int>(100);
+    QB_LAUNCH(1, 128, 0, 0, write_n)(y, 100); /* y[100]: one past the end */
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaErrorIllegalAddress);
+    QB_LAUNCH(1, 128, 0, 0, write_all)(y, 100);
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaSuccess);
+
+    static int host_buf[128];
+    QB_LAUNCH(1, 128, 0, 0, write_all)(host_buf, 128);
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaErrorIllegalAddress);
+
+    QB_LAUNCH(4, 32, 0, 0, all_blocks_write_one)(y);
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+
+    QB_LAUNCH(1, 32, 32 * sizeof(int), 0, smem_overrun)(y);
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaErrorIllegalAddress);
+
+    float *f = dev<float>(32), hf[32];
+    QB_LAUNCH(1, 32, 32 * sizeof(float), 0, smem_uninit)(f);
+    ck_assert_int_eq(cudaMemcpy(hf, f, sizeof hf, cudaMemcpyDeviceToHost), cudaSuccess);
+    for (int i = 0; i < 32; i++) ck_assert(hf[i] != hf[i]); /* poison reads as NaN */
+    cudaFree(y), cudaFree(f);
+}
+END_TEST
+
+START_TEST(hangs_and_traps_are_caught)
+{
+    int *y = dev<int>(64);
+    QB_LAUNCH(1, 64, 0, 0, deadlock)(y);
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaErrorLaunchTimeout);
+    QB_LAUNCH(1, 32, 0, 0, traps)(y);
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+    cudaFree(y);
+}
+END_TEST
+
+START_TEST(driver_limits)
+{
+    int *y = dev<int>(2048), v = 0;
+    QB_LAUNCH(1, 1025, 0, 0, write_all)(y, 2048);
+    ck_assert_int_eq(cudaGetLastError(), cudaErrorInvalidConfiguration);
+    QB_LAUNCH(dim3(1, 65536), 32, 0, 0, write_all)(y, 2048);
+    ck_assert_int_eq(cudaGetLastError(), cudaErrorInvalidConfiguration);
+    /* more than 48 KiB of dynamic shared memory needs the opt-in attribute */
+    QB_LAUNCH(1, 32, 64 * 1024, 0, big_smem)(y);
+    ck_assert_int_eq(cudaGetLastError(), cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0), cudaSuccess);
+    ck_assert_int_eq(cudaFuncSetAttribute(big_smem, cudaFuncAttributeMaxDynamicSharedMemorySize, v + 1),
+                     cudaErrorInvalidValue);
+    ck_assert_int_eq(cudaGetLastError(), cudaErrorInvalidValue); /* the failed call is the last error, until read */
+    ck_assert_int_eq(cudaFuncSetAttribute(big_smem, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024),
+                     cudaSuccess);
+    QB_LAUNCH(1, 32, 64 * 1024, 0, big_smem)(y);
+    ck_assert_int_eq(cudaGetLastError(), cudaSuccess);
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaSuccess);
+    cudaFree(y);
+}
+END_TEST
+
+START_TEST(late_completion_and_capture)
+{
+    int *y = dev<int>(64), *pinned = nullptr;
+    ck_assert_int_eq(cudaMallocHost((void **)&pinned, 64 * sizeof(int)), cudaSuccess);
+    ck_assert_int_eq(cudaMemset(y, 0, 64 * sizeof(int)), cudaSuccess);
+    cudaStream_t s;
+    ck_assert_int_eq(cudaStreamCreate(&s), cudaSuccess);
+    QB_LAUNCH(1, 64, 0, s, write_all)(y, 64);
+    memset(pinned, 0x55, 64 * sizeof(int));
+    ck_assert_int_eq(cudaMemcpyAsync(pinned, y, 64 * sizeof(int), cudaMemcpyDeviceToHost, s), cudaSuccess);
+    ck_assert_int_eq(pinned[5], 0x55555555); /* nothing ran yet */
+    ck_assert_int_eq(cudaStreamSynchronize(s), cudaSuccess);
+    ck_assert_int_eq(pinned[5], 5);
+
+    /* capture: work is recorded, synchronization is refused */
+    cudaGraph_t g = nullptr;
+    cudaGraphExec_t ge = nullptr;
+    ck_assert_int_eq(cudaMemset(y, 0, 64 * sizeof(int)), cudaSuccess);
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaSuccess);
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    QB_LAUNCH(1, 64, 0, s, write_all)(y, 64);
+    ck_assert_int_eq(cudaGetLastError(), cudaSuccess);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_int_eq(cudaMemcpy(pinned, y, 64 * sizeof(int), cudaMemcpyDeviceToHost), cudaSuccess);
+    ck_assert_int_eq(pinned[5], 0); /* captured, not run */
+    ck_assert_int_eq(cudaGraphInstantiate(&ge, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(ge, s), cudaSuccess);
+    ck_assert_int_eq(cudaStreamSynchronize(s), cudaSuccess);
+    ck_assert_int_eq(cudaMemcpy(pinned, y, 64 * sizeof(int), cudaMemcpyDeviceToHost), cudaSuccess);
+    ck_assert_int_eq(pinned[5], 5);
+
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudaStreamSynchronize(s), cudaErrorStreamCaptureUnsupported);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaErrorStreamCaptureInvalidated);
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    void *p = nullptr;
+    ck_assert_int_eq(cudaMalloc(&p, 16), cudaErrorStreamCaptureUnsupported);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaErrorStreamCaptureInvalidated);
+    (void)cudaGetLastError();
+    cudaGraphExecDestroy(ge);
+    cudaStreamDestroy(s);
+    cudaFreeHost(pinned), cudaFree(y);
+}
+END_TEST
+
+Suite *qbt_suite(void)
+{
+    Suite *s = suite_create("sim_device");
+    TCase *tc = tcase_create("device");
+    tcase_add_test(tc, block_reduction_and_shuffles);
+    tcase_add_test(tc, race_is_caught);
+    tcase_add_test(tc, memory_faults_are_caught);
+    tcase_add_test(tc, hangs_and_traps_are_caught);
+    tcase_add_test(tc, driver_limits);
+    tcase_add_test(tc, late_completion_and_capture);
+    suite_add_tcase(s, tc);
+    return s;
+}
