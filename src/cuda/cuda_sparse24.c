@@ -100,9 +100,10 @@ static qblas_status_t geo_of(qblas_handle_t h, const qblas_weight_t *w, sp_geo *
 static uint8_t *align256(void *p) { return (uint8_t *)(((uintptr_t)p + 255) & ~(uintptr_t)255); }
 
 /* ---- the registry's configurations ---- */
+/* The launcher's size (sp24_launch): fp8 and i8 have 1-byte elements. */
 static size_t cfg_smem(const qb_cuda_sparse24_cfg *c)
 {
-    return (size_t)c->stages * QB_SP24_STAGE_BYTES(c->bx, c->dtype == QBLAS_DTYPE_I8 ? 1 : 2);
+    return (size_t)c->stages * QB_SP24_STAGE_BYTES(c->bx, (int)qb_dtype_size(c->dtype));
 }
 
 /* The first configuration of the dtype (and scale kind) that covers M and fits; NULL: none. */
