@@ -3,7 +3,8 @@
  * Checkpoints are packed here from their published layouts (eight u4 per
  * int32, value i in bits 4i..4i+3):
  *   GPTQ qweight [k/8][n]: k-th code of column n in word (k/8, n), nibble k%8
- *        qzeros  [G][n/8]: word (g, n/8), nibble n%8; v1 files store zero-1
+ *        qzeros  [G][n/8]: word (g, n/8), nibble n%8; v1 files store the
+ *                          packed word minus 0x11111111 (GPTQModel's v1 writer)
  *   AWQ  qweight [k][n/8]: nibble i of word (k, j) holds column 8j + ORDER[i]
  *        qzeros  [G][n/8]: the same nibble order, ORDER = {0,2,4,6,1,3,5,7}
  * and the imported weight, dequantized by the library, is compared with
@@ -31,18 +32,21 @@ typedef struct {
 static void put_nibble(uint32_t *word, int i, int v) { *word |= (uint32_t)(v & 15) << (4 * i); }
 static int get_nibble(uint32_t word, int i) { return (int)((word >> (4 * i)) & 15u); }
 
+/* GPTQ v1 as GPTQModel writes it: one 32-bit subtraction per packed word,
+ * so a zero of 0 borrows from the next nibble (and the top one out of the word). */
+#define GPTQ_V1_ONES 0x11111111u
+
 static void pack(ckpt *c)
 {
     int64_t k = c->k, n = c->n;
     memset(c->qweight, 0, qbt_size(c->qweight));
     memset(c->qzeros, 0, qbt_size(c->qzeros));
     for (int64_t g = 0; g < c->G; g++)
-        for (int64_t j = 0; j < n / 8; j++)
-            for (int i = 0; i < 8; i++) {
-                int64_t col = 8 * j + (c->awq ? AWQ_ORDER[i] : i);
-                int z = c->zeros[g * n + col];
-                put_nibble(&c->qzeros[g * (n / 8) + j], i, c->minus_one ? z - 1 : z);
-            }
+        for (int64_t j = 0; j < n / 8; j++) {
+            uint32_t *word = &c->qzeros[g * (n / 8) + j];
+            for (int i = 0; i < 8; i++) put_nibble(word, i, c->zeros[g * n + 8 * j + (c->awq ? AWQ_ORDER[i] : i)]);
+            if (c->minus_one) *word -= GPTQ_V1_ONES;
+        }
     if (c->awq) {
         for (int64_t kk = 0; kk < k; kk++)
             for (int64_t j = 0; j < n / 8; j++)
@@ -55,23 +59,13 @@ static void pack(ckpt *c)
     }
 }
 
-/* Code, zero and scale read back from the packed tensors. */
+/* Code read back from the packed tensor (zeros: the true ones, c->zeros). */
 static int ck_code(const ckpt *c, int64_t k, int64_t n)
 {
     if (!c->awq) return get_nibble(c->qweight[(k / 8) * c->n + n], (int)(k % 8));
     for (int i = 0; i < 8; i++)
         if (AWQ_ORDER[i] == n % 8) return get_nibble(c->qweight[k * (c->n / 8) + n / 8], i);
     return -1;
-}
-
-static int ck_zero(const ckpt *c, int64_t g, int64_t n)
-{
-    int i = (int)(n % 8);
-    if (c->awq)
-        for (int j = 0; j < 8; j++)
-            if (AWQ_ORDER[j] == n % 8) i = j;
-    int z = get_nibble(c->qzeros[g * (c->n / 8) + n / 8], i);
-    return c->minus_one ? (z + 1) & 15 : z;
 }
 
 static int64_t ck_group(const ckpt *c, int64_t k)
@@ -84,7 +78,7 @@ static float ck_dequant(const ckpt *c, int64_t k, int64_t n)
 {
     int64_t g = ck_group(c, k);
     /* exact double product of a 4-bit integer and the scale, rounded once to fp32 */
-    return (float)((double)(ck_code(c, k, n) - ck_zero(c, g, n)) * qbt_get(c->sdt, c->scales, g * c->n + n));
+    return (float)((double)(ck_code(c, k, n) - c->zeros[g * c->n + n]) * qbt_get(c->sdt, c->scales, g * c->n + n));
 }
 
 /* g_idx: 0 none, 1 trivial (k / group_size), 2 act-order permutation */
@@ -246,6 +240,33 @@ START_TEST(symmetric_import)
 }
 END_TEST
 
+/* GPTQ v1 zero points are read by the whole-word rule: GPTQModel stores
+ * packed(zeros) - 0x11111111 as one 32-bit subtraction, so a zero of 0
+ * borrows from the nibble above it. The issue's repro: K = 128, N = 16,
+ * group_size -1, true zeros of word 0 = [5,5,0,14,5,5,5,5] (0x5555E055),
+ * stored 0x4444CF44; a per-nibble "+1" reads zero 3 as 13. Word 1 holds
+ * only zeros of 0: every nibble borrows, the top one out of the word. */
+START_TEST(gptq_v1_zero_borrow)
+{
+    qbt_rng r = qbt_rng_make(350);
+    ckpt c;
+    ck_make(&c, &r, false, 128, 16, -1, QBLAS_DTYPE_F16, true, 0, false);
+    static const uint8_t z0[8] = {5, 5, 0, 14, 5, 5, 5, 5};
+    for (int i = 0; i < 8; i++) c.zeros[i] = z0[i], c.zeros[8 + i] = 0;
+    pack(&c);
+    ck_assert_uint_eq(c.qzeros[0], 0x4444CF44u);
+    ck_assert_uint_eq(c.qzeros[1], 0xEEEEEEEFu);
+    outbuf o;
+    out_make(&o, &c, true, false);
+    QBT_OK(do_import(&c, &o));
+    const uint8_t *z = o.zeros;
+    ck_assert_msg(z[3] == 14, "zeros[3] = %d, want 14", z[3]);
+    check_import(&c, &o, false); /* every zero and every dequantized weight */
+    out_free(&o);
+    ck_free(&c);
+}
+END_TEST
+
 /* A failing import: INVALID_VALUE, no buffer and not the descriptor written. */
 static void expect_refused(const ckpt *c, outbuf *o)
 {
@@ -363,6 +384,7 @@ Suite *qbt_suite(void)
     tcase_add_test(tc, gptq_import);
     tcase_add_test(tc, awq_import);
     tcase_add_test(tc, symmetric_import);
+    tcase_add_test(tc, gptq_v1_zero_borrow);
     tcase_add_test(tc, import_refusals);
     tcase_add_test(tc, imported_gemm_runs);
     suite_add_tcase(s, tc);

@@ -52,8 +52,9 @@ qblas_status_t qblas_dequantize_weight(const qblas_weight_t *w, qblas_dtype_t ds
 
 /* GPTQ checkpoint -> canonical W4A16 (host).
  *  qweight int32 [k/8][n]:  code(k, n) = (qweight[k/8][n] >> 4*(k%8)) & 15
- *  qzeros  int32 [G][n/8]:  zero(g, n) = (qzeros[g][n/8] >> 4*(n%8)) & 15,
- *                           plus one (mod 16) when zeros_minus_one (GPTQ v1 files)
+ *  qzeros  int32 [G][n/8]:  zero(g, n) = (word >> 4*(n%8)) & 15, word = (uint32)qzeros[g][n/8],
+ *                           plus 0x11111111 (mod 2^32) when zeros_minus_one: GPTQ v1
+ *                           files store the packed zeros minus that constant, borrows included
  *  scales  [G][n] of scale_dtype;  g_idx int32 [k] or NULL.
  * out: format/dtype/shape/group_size are set by this call; the caller points
  * data, scales, zeros (or NULL: then every zero must be 8, i.e. symmetric)

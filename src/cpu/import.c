@@ -4,8 +4,10 @@
  *   GPTQ  qweight [k/8][n]: word (k/8, n), nibble k%8
  *   AWQ   qweight [k][n/8]: word (k, n/8), nibble i holds column 8*(n/8) + AWQ_ORDER[i]
  *   both  qzeros  [G][n/8]: word (g, n/8), nibble n%8 (GPTQ) / as qweight (AWQ)
- * GPTQ v1 files store zero - 1 (zeros_minus_one). Every content check runs
- * before the first write, so a failing import writes nothing.
+ * GPTQ v1 files store zero - 1 (zeros_minus_one) as one 32-bit subtraction
+ * of 0x11111111 per word (GPTQModel), so it is undone per word, not per
+ * nibble. Every content check runs before the first write, so a failing
+ * import writes nothing.
  */
 #include <string.h>
 
@@ -25,21 +27,27 @@ typedef struct {
     int zeros_minus_one;
 } qb_ckpt;
 
-static int nibble(int32_t word, int i) { return (int)(((uint32_t)word >> (4 * i)) & 15u); }
+static int nibble(uint32_t word, int i) { return (int)((word >> (4 * i)) & 15u); }
+
+/* What GPTQ v1 subtracted from every qzeros word: one per nibble, borrows included. */
+#define GPTQ_V1_ONES 0x11111111u
 
 /* nibble position of column n inside a word packing eight columns */
 static int col_nibble(const qb_ckpt *c, int64_t n) { return c->awq ? AWQ_NIBBLE[n % 8] : (int)(n % 8); }
 
 static int ckpt_code(const qb_ckpt *c, int64_t k, int64_t n)
 {
-    if (c->awq) return nibble(c->qweight[k * (c->n / 8) + n / 8], col_nibble(c, n));
-    return nibble(c->qweight[(k / 8) * c->n + n], (int)(k % 8));
+    if (c->awq) return nibble((uint32_t)c->qweight[k * (c->n / 8) + n / 8], col_nibble(c, n));
+    return nibble((uint32_t)c->qweight[(k / 8) * c->n + n], (int)(k % 8));
 }
 
+/* v1: add the constant back to the whole word, so a zero of 0 (stored 0xF,
+ * with a borrow from the nibble above) carries into that nibble again. */
 static int ckpt_zero(const qb_ckpt *c, int64_t g, int64_t n)
 {
-    int z = nibble(c->qzeros[g * (c->n / 8) + n / 8], col_nibble(c, n));
-    return c->zeros_minus_one ? (z + 1) & 15 : z;
+    uint32_t word = (uint32_t)c->qzeros[g * (c->n / 8) + n / 8];
+    if (c->zeros_minus_one) word += GPTQ_V1_ONES;
+    return nibble(word, col_nibble(c, n));
 }
 
 /* g_idx in range; *trivial says whether it equals k / group_size everywhere. */
