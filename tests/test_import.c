@@ -267,6 +267,30 @@ START_TEST(gptq_v1_zero_borrow)
 }
 END_TEST
 
+/* g_idx is kept when it differs from k / group_size at a single k (and then
+ * needs out->g_idx); equal at every k, it is dropped (FORMATS.md wording). */
+START_TEST(gptq_g_idx_one_k_differs)
+{
+    qbt_rng r = qbt_rng_make(360);
+    ckpt c;
+    ck_make(&c, &r, false, 128, 16, 32, QBLAS_DTYPE_F16, false, 1, false); /* trivial g_idx */
+    outbuf o;
+    out_make(&o, &c, true, true);
+    QBT_OK(do_import(&c, &o));
+    check_import(&c, &o, false); /* trivial: g_idx = NULL */
+    out_free(&o);
+    c.g_idx[5] = 3; /* column 5 of group 0 moved to group 3: G = 4 groups stay valid */
+    out_make(&o, &c, true, true);
+    QBT_OK(do_import(&c, &o));
+    check_import(&c, &o, true);
+    out_free(&o);
+    out_make(&o, &c, true, false);
+    QBT_STATUS(do_import(&c, &o), QBLAS_STATUS_INVALID_VALUE); /* nowhere to keep it */
+    out_free(&o);
+    ck_free(&c);
+}
+END_TEST
+
 /* A failing import: INVALID_VALUE, no buffer and not the descriptor written. */
 static void expect_refused(const ckpt *c, outbuf *o)
 {
@@ -385,6 +409,7 @@ Suite *qbt_suite(void)
     tcase_add_test(tc, awq_import);
     tcase_add_test(tc, symmetric_import);
     tcase_add_test(tc, gptq_v1_zero_borrow);
+    tcase_add_test(tc, gptq_g_idx_one_k_differs);
     tcase_add_test(tc, import_refusals);
     tcase_add_test(tc, imported_gemm_runs);
     suite_add_tcase(s, tc);
