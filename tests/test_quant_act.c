@@ -446,6 +446,48 @@ START_TEST(quant_act_huge_range)
 }
 END_TEST
 
+/* Asymmetric int8 keeps 0 in a row's range (FORMATS.md says why, against
+ * vLLM's true min/max): a row of one sign gets s = max|x| / 255 and the end
+ * zero point, every value still round-trips within s/2, and the zero points
+ * are int8 values, which the INT8 GEMM takes (its content check). */
+START_TEST(quant_act_asym_range_holds_zero)
+{
+    enum { M = 3, K = 64 };
+    qblas_handle_t h = qbt_cpu();
+    qbt_rng r = qbt_rng_make(1005);
+    float x[M][K];
+    for (int i = 0; i < K; i++) {
+        x[0][i] = 2.0f + (float)i / (K - 1);  /* [2, 3]: vLLM would use s = 1/255, z = -638 */
+        x[1][i] = -x[0][i];                   /* [-3, -2] */
+        x[2][i] = (float)qbt_uniform(&r, -1.0, 2.0);
+    }
+    int8_t q[M][K];
+    float s[M];
+    int32_t z[M];
+    QBT_OK(qblas_quantize_act(h, M, K, QBLAS_DTYPE_F32, x, K, QBLAS_DTYPE_I8, q, K, QBLAS_SCALE_PER_ROW, s, z, NULL));
+    ck_assert(s[0] == 3.0f / 255.0f && z[0] == -128);
+    ck_assert(s[1] == 3.0f / 255.0f && z[1] == 127);
+    for (int m = 0; m < M; m++) {
+        ck_assert(z[m] >= -128 && z[m] <= 127);
+        for (int i = 0; i < K; i++) {
+            double back = (double)s[m] * (q[m][i] - z[m]);
+            /* s/2, plus the fp32 rounding of x / s (at most |q - z| <= 255 half-ulps of s) */
+            QBT_EXPECT(fabs(back - x[m][i]) <= s[m] * (0.5 + 255 * QBT_U32), "row %d col %d: %g -> %g", m, i,
+                       (double)x[m][i], back);
+        }
+    }
+    /* the zero points feed the INT8 GEMM as they are */
+    int8_t w[2][K];
+    float sw[2] = {0.01f, 0.02f}, y[M][2];
+    for (int i = 0; i < 2 * K; i++) w[i / K][i % K] = (int8_t)qbt_int(&r, -127, 127);
+    qblas_act_t xa = {QBLAS_DTYPE_I8, q, K, QBLAS_SCALE_PER_ROW, s, z};
+    qblas_weight_t wd = {.format = QBLAS_WFORMAT_INT8, .dtype = QBLAS_DTYPE_I8, .n = 2, .k = K, .data = w,
+                         .scale_mode = QBLAS_SCALE_PER_ROW, .scale_dtype = QBLAS_DTYPE_F32, .scales = sw};
+    QBT_OK(qbt_gemm(h, M, &xa, &wd, NULL, QBLAS_DTYPE_F32, y, 2, NULL));
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
 Suite *qbt_suite(void)
 {
     Suite *s = suite_create("quant_act");
@@ -454,6 +496,7 @@ Suite *qbt_suite(void)
     tcase_add_test(tc, quant_act_threads);
     tcase_add_test(tc, quant_act_bad_static_scale);
     tcase_add_test(tc, quant_act_huge_range);
+    tcase_add_test(tc, quant_act_asym_range_holds_zero);
     suite_add_tcase(s, tc);
     return s;
 }

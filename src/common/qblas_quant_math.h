@@ -29,8 +29,9 @@ QB_HD float qb_qact_sym_scale(float amax, float qmax) { return qb_qact_usable(am
 
 /* Asymmetric int8 parameters from the finite range [lo, hi] of a row (both 0
  * when no value is finite): the range is widened to hold 0, so z stays an
- * int8 value even for rows that are all positive or all negative. The sign
- * of a zero lo or hi does not change s or z. */
+ * int8 value even for rows that are all positive or all negative (the INT8
+ * GEMMs need |x - z| <= 255; docs/FORMATS.md says why vLLM's true-min/max
+ * rule is not followed). The sign of a zero lo or hi does not change s or z. */
 QB_HD void qb_qact_asym_params(float lo, float hi, float *s, int32_t *z)
 {
     lo = fminf(lo, 0.0f), hi = fmaxf(hi, 0.0f);
