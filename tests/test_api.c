@@ -1194,6 +1194,45 @@ START_TEST(kv_append_bad_args)
 }
 END_TEST
 
+/* An out-of-range KV dtype is named as such, not as a size overflow: enums
+ * are checked before the sizes computed from them. */
+START_TEST(kv_dtype_checked_before_sizes)
+{
+    qblas_handle_t h = qbt_cpu();
+    pool_t pl = {0};
+    const int32_t pages = 2, psz = 16, hkv = 1, hd = 64, hq = 2;
+    const size_t cache_bytes = (size_t)pages * psz * hkv * hd * 2;
+    void *kc = pool_alloc(&pl, cache_bytes), *vc = pool_alloc(&pl, cache_bytes);
+    void *q = pool_alloc(&pl, (size_t)hq * hd * 2), *o = pool_alloc(&pl, (size_t)hq * hd * 2);
+    int32_t *lens = pool_alloc(&pl, 4), *bt = pool_alloc(&pl, 8);
+    int64_t *slots = pool_alloc(&pl, 8);
+    lens[0] = 3, bt[0] = 0, bt[1] = 1, slots[0] = 0;
+    void *ws = pool_alloc(&pl, (size_t)1 << 16);
+    qblas_kv_cache_t kv = {.dtype = QBLAS_DTYPE_F16, .num_pages = pages, .page_size = psz, .num_kv_heads = hkv,
+                           .head_dim = hd, .k = kc, .v = vc, .scale_mode = QBLAS_SCALE_NONE};
+    qblas_attention_params_t p = {.num_seqs = 1, .num_q_tokens = 1, .num_q_heads = hq, .q_dtype = QBLAS_DTYPE_F16,
+                                  .q = q, .o = o, .seq_lens = lens, .block_tables = bt, .block_table_stride = 2,
+                                  .max_seq_len = 32, .sm_scale = 0.125f, .window_left = -1};
+    qblas_kernel_info_t info;
+    QBT_OK(qblas_attention_query(h, &kv, &p, &info));
+    const int bad[] = {99, -1, INT_MAX, INT_MIN};
+    for (int i = 0; i < 4; i++) {
+        kv.dtype = (qblas_dtype_t)bad[i];
+        QBT_STATUS(qblas_attention_query(h, &kv, &p, &info), INVALID);
+        QBT_EXPECT(strstr(qblas_last_error(h), "dtype") && !strstr(qblas_last_error(h), "overflow"),
+                   "kv dtype %d: '%s'", bad[i], qblas_last_error(h));
+        QBT_STATUS(qblas_attention(h, &kv, &p, ws, (size_t)1 << 16, NULL), INVALID);
+        QBT_EXPECT(strstr(qblas_last_error(h), "dtype") && !strstr(qblas_last_error(h), "overflow"),
+                   "kv dtype %d: '%s'", bad[i], qblas_last_error(h));
+        QBT_STATUS(qblas_kv_append(h, &kv, 1, QBLAS_DTYPE_F16, q, q, slots, NULL), INVALID);
+        QBT_EXPECT(strstr(qblas_last_error(h), "dtype") && !strstr(qblas_last_error(h), "overflow"),
+                   "kv dtype %d: '%s'", bad[i], qblas_last_error(h));
+    }
+    pool_free(&pl);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
 /* =========================================================================
  * Host weight tools
  * ========================================================================= */
@@ -1735,6 +1774,7 @@ Suite *qbt_suite(void)
     tcase_add_test(ops, quantize_act_bad_args);
     tcase_add_test(ops, attention_bad_args);
     tcase_add_test(ops, kv_append_bad_args);
+    tcase_add_test(ops, kv_dtype_checked_before_sizes);
     suite_add_tcase(s, ops);
 
     TCase *host = tcase_create("host_tools");

@@ -274,10 +274,7 @@ qblas_status_t qb_check_kv(qblas_handle_t h, const qblas_kv_cache_t *kv)
     if (kv->head_dim != 64 && kv->head_dim != 128 && kv->head_dim != 256)
         return INVALID("head_dim %d not in {64, 128, 256}", kv->head_dim);
     if (!kv->k || !kv->v) return INVALID("kv cache k or v is NULL");
-    int64_t tokens, elems, bytes;
-    if (!qb_mul(kv->num_pages, kv->page_size, &tokens) || !qb_mul(tokens, kv->num_kv_heads, &elems) ||
-        !qb_mul(elems, kv->head_dim, &elems) || !qb_row_bytes(kv->dtype, elems, &bytes))
-        return INVALID("kv cache size overflows");
+    /* enums first: the size below depends on the dtype, and an unknown one must be named as such */
     bool want_scales = true, want_zero = false;
     switch (kv->dtype) {
     case QBLAS_DTYPE_F16:
@@ -296,8 +293,12 @@ qblas_status_t qb_check_kv(qblas_handle_t h, const qblas_kv_cache_t *kv)
         if (kv->scale_mode != QBLAS_SCALE_PER_TOKEN_HEAD) return INVALID("int4 kv caches take PER_TOKEN_HEAD scales");
         want_zero = true;
         break;
-    default: return INVALID("kv cache dtype %s not supported", qblas_dtype_name(kv->dtype));
+    default: return INVALID("kv cache dtype %s (%d) not supported", qblas_dtype_name(kv->dtype), (int)kv->dtype);
     }
+    int64_t tokens, elems, bytes;
+    if (!qb_mul(kv->num_pages, kv->page_size, &tokens) || !qb_mul(tokens, kv->num_kv_heads, &elems) ||
+        !qb_mul(elems, kv->head_dim, &elems) || !qb_row_bytes(kv->dtype, elems, &bytes))
+        return INVALID("kv cache size overflows");
     if (want_scales && (!kv->k_scale || !kv->v_scale)) return INVALID("kv cache scales are NULL");
     if (want_zero && (!kv->k_zero || !kv->v_zero)) return INVALID("int4 kv cache zeros are NULL");
     if (!want_scales && (kv->k_scale || kv->v_scale)) return INVALID("this kv cache dtype takes no scales");

@@ -639,6 +639,11 @@ static void bad_inputs(qblas_handle_t gh)
     k2 = kv;
     k2.num_kv_heads = 2;
     EXPECT_STATUS(qblas_attention(gh, &k2, &a2, NULL, 0, NULL), QBLAS_STATUS_INVALID_VALUE);
+    /* an unknown cache dtype is named as such, not as a size overflow (core: enums before sizes) */
+    k2 = kv;
+    k2.dtype = (qblas_dtype_t)99;
+    EXPECT_STATUS(qblas_attention(gh, &k2, &ap, NULL, 0, NULL), QBLAS_STATUS_INVALID_VALUE);
+    expect(strstr(qblas_last_error(gh), "dtype") != NULL, "kv dtype 99: '%s'", qblas_last_error(gh));
     /* one sequence of 1000 keys splits: a workspace one byte short */
     qblas_status_t st = qblas_attention_query(gh, &kv, &ap, &info);
     expect(st == QBLAS_STATUS_SUCCESS, "query: %s", qblas_status_string(st));
@@ -662,12 +667,16 @@ static void bad_inputs(qblas_handle_t gh)
     int64_t *map = dcopy(&hm, 8);
     EXPECT_STATUS(qblas_kv_append(gh, &kc, 0, QBLAS_DTYPE_F16, q, q, map, NULL), QBLAS_STATUS_INVALID_VALUE);
     EXPECT_STATUS(qblas_kv_append(gh, &kc, 1, QBLAS_DTYPE_F32, q + 2, q, map, NULL), QBLAS_STATUS_INVALID_VALUE);
+    k2 = kc;
+    k2.dtype = (qblas_dtype_t)-1;
+    EXPECT_STATUS(qblas_kv_append(gh, &k2, 1, QBLAS_DTYPE_F16, q, q, map, NULL), QBLAS_STATUS_INVALID_VALUE);
+    expect(strstr(qblas_last_error(gh), "dtype") != NULL, "kv dtype -1: '%s'", qblas_last_error(gh));
     CUDA_OK(cudaDeviceSynchronize());
     expect_untouched(ck, cb + 2 * GUARD, "k cache");
     expect_untouched(cv, cb + 2 * GUARD, "v cache");
     cudaFree(k), cudaFree(v), cudaFree(q), cudaFree(bt), cudaFree(lens), cudaFree(o), cudaFree(lse);
     cudaFree(ck), cudaFree(cv), cudaFree(map);
-    case_end("attention/append bad inputs -> status, nothing written", kernel);
+    case_end("attention/append bad inputs (unknown kv dtype included) -> status, nothing written", kernel);
 }
 
 void qbg_attention(qblas_handle_t gh, qblas_handle_t cpu)
