@@ -591,6 +591,48 @@ START_TEST(gemm_w4a16_bad_args)
 }
 END_TEST
 
+/* The workspace size is overflow-checked like every other size: M = N = 1
+ * and K = 2^57 or 2^58 (valid descriptors; the query reads no data) once
+ * gave about 9.8e18 bytes (beyond int64) or a wrapped small number, with
+ * SUCCESS. A large K that fits
+ * still gets a size that covers a panel of 16 decoded weight rows. */
+START_TEST(gemm_query_workspace_overflow)
+{
+    qblas_handle_t h = qbt_cpu();
+    pool_t pl = {0};
+    void *buf = pool_alloc(&pl, 256); /* pointers only: nothing is read */
+    qblas_act_t x8 = {QBLAS_DTYPE_E4M3, buf, 0, QBLAS_SCALE_PER_TENSOR, buf, NULL};
+    qblas_weight_t w8 = {.format = QBLAS_WFORMAT_FP8, .dtype = QBLAS_DTYPE_E4M3, .n = 1, .data = buf,
+                         .scale_mode = QBLAS_SCALE_PER_TENSOR, .scale_dtype = QBLAS_DTYPE_F32, .scales = buf};
+    qblas_act_t x16 = {QBLAS_DTYPE_F16, buf, 0, QBLAS_SCALE_NONE, NULL, NULL};
+    qblas_weight_t w4 = {.format = QBLAS_WFORMAT_W4A16, .dtype = QBLAS_DTYPE_U4, .n = 1, .data = buf,
+                         .scale_mode = QBLAS_SCALE_PER_GROUP, .scale_dtype = QBLAS_DTYPE_F16, .scales = buf,
+                         .group_size = 0};
+    const qblas_act_t *xs[2] = {&x8, &x16};
+    qblas_weight_t *ws[2] = {&w8, &w4};
+    for (int f = 0; f < 2; f++)
+        for (int e = 40; e <= 62; e++) {
+            qblas_act_t x = *xs[f];
+            qblas_weight_t w = *ws[f];
+            int64_t k = P2(e);
+            x.ld = w.k = k;
+            qblas_kernel_info_t info = {0};
+            qblas_status_t st = qblas_gemm_query(h, 1, 1, k, &x, &w, QBLAS_DTYPE_F32, &info);
+            if (st == QBLAS_STATUS_SUCCESS) {
+                /* decoded X row and a 16-row weight panel, 4 bytes an element; byte counts are int64 */
+                QBT_EXPECT(info.workspace_bytes / 4 / 17 >= (size_t)k && info.workspace_bytes <= (size_t)INT64_MAX,
+                           "%s k = 2^%d: workspace %zu bytes", f ? "W4A16" : "FP8", e, info.workspace_bytes);
+                continue;
+            }
+            QBT_EXPECT(st == INVALID && e >= 57, "%s k = 2^%d: %s (%s)", f ? "W4A16" : "FP8", e,
+                       qblas_status_string(st), qblas_last_error(h));
+            QBT_STATUS(qblas_gemm(h, 1, 1, k, &x, &w, NULL, QBLAS_DTYPE_F32, buf, 1, NULL, 0, NULL), INVALID);
+        }
+    pool_free(&pl);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
 /* =========================================================================
  * GEMM success paths
  * ========================================================================= */
@@ -933,6 +975,28 @@ START_TEST(quantize_act_bad_args)
         QACT_FAILS(st, &wt, (void)0, INVALID);
         QACT_FAILS(st, &wt, (c_.qt = QBLAS_DTYPE_I8), INVALID);
     }
+    watch_done(&wt);
+    pool_free(&pl);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+/* The per-thread row buffers of activation quantization are sized with
+ * overflow checks too: k = 2^61 f16 values (a span the argument checks
+ * accept; nothing is read) need 2^63 bytes of f32 rows, beyond int64. */
+START_TEST(quantize_act_buffer_overflow)
+{
+    qblas_handle_t h = qbt_cpu();
+    pool_t pl = {0};
+    void *buf = pool_alloc(&pl, 64); /* pointers only */
+    float *scales = pool_alloc(&pl, 8);
+    watch_t wt = {0};
+    watch_add(&wt, scales, 8, true);
+    const int64_t k = P2(61);
+    MUST_FAIL(&wt, h,
+              qblas_quantize_act(h, 1, k, QBLAS_DTYPE_F16, buf, k, QBLAS_DTYPE_I8, buf, k, QBLAS_SCALE_PER_ROW,
+                                 scales, NULL, NULL),
+              INVALID);
     watch_done(&wt);
     pool_free(&pl);
     QBT_OK(qblas_destroy(h));
@@ -1765,6 +1829,7 @@ Suite *qbt_suite(void)
     tcase_add_test(gemm, gemm_int8_bad_args);
     tcase_add_test(gemm, gemm_fp8_bad_args);
     tcase_add_test(gemm, gemm_w4a16_bad_args);
+    tcase_add_test(gemm, gemm_query_workspace_overflow);
     tcase_add_test(gemm, gemm_success_reports_kernel);
     tcase_add_test(gemm, prepack_bit_identical);
     tcase_add_test(gemm, threads_bit_identical);
@@ -1772,6 +1837,7 @@ Suite *qbt_suite(void)
 
     TCase *ops = tcase_create("operations");
     tcase_add_test(ops, quantize_act_bad_args);
+    tcase_add_test(ops, quantize_act_buffer_overflow);
     tcase_add_test(ops, attention_bad_args);
     tcase_add_test(ops, kv_append_bad_args);
     tcase_add_test(ops, kv_dtype_checked_before_sizes);

@@ -30,9 +30,13 @@ static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, qb_cpu_
 static qblas_status_t cpu_gemm_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info)
 {
     qb_cpu_gemm_plan p;
+    size_t ws;
     qblas_status_t st = make_plan(h, a, &p);
     if (st) return st;
-    qb_kernel_info(info, qb_cpu_gemm_workspace(&p, h->num_threads), p.kernel);
+    if (!qb_cpu_gemm_workspace(&p, h->num_threads, &ws))
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "GEMM workspace size overflows (m=%lld k=%lld)",
+                       (long long)a->m, (long long)a->k);
+    qb_kernel_info(info, ws, p.kernel);
     return QBLAS_STATUS_SUCCESS;
 }
 

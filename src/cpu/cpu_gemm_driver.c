@@ -14,7 +14,6 @@
 
 #define QB_NB 16  /* weight rows per panel */
 #define QB_MB 128 /* activation rows per chunk */
-#define QB_ALIGN(x) (((x) + 63) & ~(size_t)63)
 
 static int64_t num_kblocks(const qb_cpu_gemm_plan *p)
 {
@@ -27,19 +26,41 @@ static int effective_threads(const qb_cpu_gemm_plan *p, int nthreads)
     return nthreads < panels ? nthreads : (int)panels;
 }
 
-static size_t elem_bytes(const qb_cpu_gemm_plan *p) { return p->is_int ? sizeof(int16_t) : sizeof(float); }
+static int64_t elem_bytes(const qb_cpu_gemm_plan *p) { return p->is_int ? sizeof(int16_t) : sizeof(float); }
 
-static size_t per_thread_bytes(const qb_cpu_gemm_plan *p)
+/* x rounded up to a multiple of 64 bytes; false when that overflows */
+static bool align64(int64_t x, int64_t *out)
 {
-    return QB_ALIGN(QB_NB * (size_t)p->a->k * elem_bytes(p)) + QB_ALIGN(p->w_scratch) +
-           QB_ALIGN(4 * (size_t)num_kblocks(p) * sizeof(float));
+    if (!qb_add(x, 63, out)) return false;
+    *out &= ~(int64_t)63;
+    return true;
 }
 
-size_t qb_cpu_gemm_workspace(const qb_cpu_gemm_plan *p, int nthreads)
+/* The workspace of a plan: the decoded X chunk (xbytes), then one area per
+ * thread (a decoded weight panel, the decoder's scratch, the partial sums).
+ * Every product is overflow-checked: K near 2^57 would wrap them. */
+typedef struct {
+    int64_t xbytes, panel, scratch, per_thread, total;
+} ws_layout;
+
+static bool workspace_layout(const qb_cpu_gemm_plan *p, int nthreads, ws_layout *l)
 {
-    int64_t mb = p->a->m < QB_MB ? p->a->m : QB_MB;
-    return QB_ALIGN((size_t)mb * (size_t)p->a->k * elem_bytes(p)) +
-           (size_t)effective_threads(p, nthreads) * per_thread_bytes(p);
+    const int64_t mb = p->a->m < QB_MB ? p->a->m : QB_MB;
+    int64_t partial, areas;
+    return qb_mul(mb * elem_bytes(p), p->a->k, &l->xbytes) && align64(l->xbytes, &l->xbytes) &&
+           qb_mul(QB_NB * elem_bytes(p), p->a->k, &l->panel) && align64(l->panel, &l->panel) &&
+           p->w_scratch <= (size_t)INT64_MAX && align64((int64_t)p->w_scratch, &l->scratch) &&
+           qb_mul(num_kblocks(p), 4 * (int64_t)sizeof(float), &partial) && align64(partial, &partial) &&
+           qb_add(l->panel, l->scratch, &l->per_thread) && qb_add(l->per_thread, partial, &l->per_thread) &&
+           qb_mul(l->per_thread, effective_threads(p, nthreads), &areas) && qb_add(l->xbytes, areas, &l->total);
+}
+
+bool qb_cpu_gemm_workspace(const qb_cpu_gemm_plan *p, int nthreads, size_t *bytes)
+{
+    ws_layout l;
+    if (!workspace_layout(p, nthreads, &l)) return false;
+    *bytes = (size_t)l.total;
+    return true;
 }
 
 /* ---- dot products ----
@@ -99,8 +120,8 @@ static void dot4_i16(const int16_t *x, const int16_t *w, int64_t ldw, int64_t le
 /* ---- the run ---- */
 typedef struct {
     const qb_cpu_gemm_plan *p;
-    uint8_t *ws;      /* X chunk, then per-thread areas */
-    size_t xbytes;
+    uint8_t *ws;       /* X chunk, then per-thread areas */
+    ws_layout l;
     int64_t m0, mrows; /* current X chunk */
 } qb_run;
 
@@ -128,10 +149,10 @@ static void panels(void *ctx, int64_t b, int64_t e, int tid)
     const qb_cpu_gemm_plan *p = run->p;
     const int64_t k = p->a->k, n = p->a->n, nkb = num_kblocks(p);
     const int64_t kb_len = p->kblock > 0 ? p->kblock : k;
-    uint8_t *mine = run->ws + run->xbytes + (size_t)tid * per_thread_bytes(p);
+    uint8_t *mine = run->ws + run->l.xbytes + (size_t)tid * (size_t)run->l.per_thread;
     void *wbuf = mine;
-    void *scratch = mine + QB_ALIGN(QB_NB * (size_t)k * elem_bytes(p));
-    float *partial = (float *)((uint8_t *)scratch + QB_ALIGN(p->w_scratch));
+    void *scratch = mine + run->l.panel;
+    float *partial = (float *)((uint8_t *)scratch + run->l.scratch);
 
     for (int64_t panel = b; panel < e; panel++) {
         int64_t n0 = panel * QB_NB, nrows = n - n0 < QB_NB ? n - n0 : QB_NB;
@@ -170,8 +191,8 @@ void qb_cpu_gemm_run(const qb_cpu_gemm_plan *p, void *ws, int nthreads)
 {
     const qb_gemm_args *a = p->a;
     int nt = effective_threads(p, nthreads);
-    int64_t mb = a->m < QB_MB ? a->m : QB_MB;
-    qb_run run = {p, ws, QB_ALIGN((size_t)mb * (size_t)a->k * elem_bytes(p)), 0, 0};
+    qb_run run = {p, ws, {0}, 0, 0};
+    workspace_layout(p, nthreads, &run.l); /* the query that sized ws found no overflow */
     for (int64_t m0 = 0; m0 < a->m; m0 += QB_MB) {
         run.m0 = m0;
         run.mrows = a->m - m0 < QB_MB ? a->m - m0 : QB_MB;

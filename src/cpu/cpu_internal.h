@@ -45,8 +45,8 @@ struct qb_cpu_gemm_plan {
     float (*epi_i32)(const qb_cpu_gemm_plan *p, int64_t m, int64_t n, int32_t acc);
 };
 
-/* Driver: workspace for a plan, and the run itself. */
-size_t qb_cpu_gemm_workspace(const qb_cpu_gemm_plan *p, int nthreads);
+/* Driver: workspace for a plan (false: its size overflows), and the run itself. */
+bool qb_cpu_gemm_workspace(const qb_cpu_gemm_plan *p, int nthreads, size_t *bytes);
 void qb_cpu_gemm_run(const qb_cpu_gemm_plan *p, void *ws, int nthreads);
 
 /* Shared plan pieces (cpu_gemm_driver.c), usable by any format:

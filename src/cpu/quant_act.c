@@ -106,7 +106,10 @@ qblas_status_t qb_cpu_quantize_act(qblas_handle_t h, const qb_qact_args *a)
                            (double)c.tensor_scale);
     }
     int nt = h->num_threads < a->m ? h->num_threads : (int)a->m;
-    c.rows = malloc((size_t)nt * (size_t)a->k * sizeof(float));
+    int64_t bytes; /* the checks bound k's input bytes, not 4 bytes a value per thread */
+    if (!qb_mul(nt, a->k, &bytes) || !qb_mul(bytes, sizeof(float), &bytes))
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "%d rows of k=%lld f32 values overflow", nt, (long long)a->k);
+    c.rows = malloc((size_t)bytes);
     if (!c.rows)
         return qb_fail(h, QBLAS_STATUS_ALLOC_FAILED, "no memory for %d rows of %lld floats", nt, (long long)a->k);
     qb_parallel_for(nt, a->m, quant_rows, &c);

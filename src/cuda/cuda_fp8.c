@@ -153,6 +153,7 @@ static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, fp8_pla
         p->splits = 1, p->split_tiles = (int)ktiles;
         return QBLAS_STATUS_SUCCESS;
     }
+    /* no overflow: splits <= 16, m <= 2^30, n < 2^23 (check_problem) keep it below 2^60 */
     p->ws_bytes = ALIGN256((size_t)p->splits * (size_t)a->m * (size_t)a->n * sizeof(float)) + 255;
     return QBLAS_STATUS_SUCCESS;
 }

@@ -285,6 +285,7 @@ static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, w4_plan
     p->nblocks = p->d.np / QB_W4_BN;
     qb_cuda_plan_splits(qb_cuda(h), a->m, p->mblocks * p->nblocks, qb_cuda_w4a16_smem(p->cfg), p->d.kt, p->d.kp,
                         W4_MAX_SPLITS, &p->tiles_per_split, &p->splits);
+    /* no overflow: m, kp <= 2^30, np < 2^24 and splits <= 32 keep each term below 2^62 */
     size_t off = 0;
     p->x_off = off;
     if (p->stage_x) off += ALIGN256((size_t)a->m * (size_t)p->d.kp * 2);

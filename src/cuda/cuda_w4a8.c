@@ -192,6 +192,7 @@ static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, w8_plan
     /* decode: N / 128 blocks on 100+ SMs; exact integer sums: splitting never changes Y */
     qb_cuda_plan_splits(s, a->m, p->mblocks * p->nblocks, cfg_smem(p->cfg), p->d.kt, p->d.kp, W8_MAX_SPLITS,
                         &p->tiles_per_split, &p->splits);
+    /* no overflow: splits <= 32, m <= 2^30, np < 2^23 keep it below 2^60 */
     p->ws_bytes = p->splits > 1 ? ALIGN256((size_t)p->splits * (size_t)a->m * (size_t)p->d.np * sizeof(int32_t)) + 255 : 0;
     return QBLAS_STATUS_SUCCESS;
 }

@@ -277,10 +277,15 @@ static void fp8_error_cases(qblas_handle_t gh)
                   QBLAS_STATUS_NOT_SUPPORTED);
     /* k % 16 != 0, ldx % 16 != 0, X and W pointers off 16 bytes */
     expect_align_refusals(gh, m, n, k, &r.xa, &r.wd, y);
+    /* K = 2^57 (valid descriptors, nothing read): refused by the k limit, never a wrapped workspace size */
+    qblas_act_t xh = r.xa;
+    qblas_weight_t wh = r.wd;
+    wh.k = xh.ld = (int64_t)1 << 57;
+    EXPECT_STATUS(qblas_gemm_query(gh, m, n, wh.k, &xh, &wh, QBLAS_DTYPE_F16, &info), QBLAS_STATUS_NOT_SUPPORTED);
     /* no CUDA packed layout */
     size_t pbytes = 0;
     EXPECT_STATUS(qblas_prepack_size(gh, &r.wd, &pbytes), QBLAS_STATUS_NOT_SUPPORTED);
-    refusal_end(&r, "fp8: e4m3fnuz / k % 16 / ldx / X and W alignment / prepack");
+    refusal_end(&r, "fp8: e4m3fnuz / k % 16 / ldx / X and W alignment / k = 2^57 / prepack");
 }
 
 /* sm_80-class devices have no fp8 tensor cores: every FP8 GEMM is refused. */

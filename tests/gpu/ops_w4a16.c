@@ -455,9 +455,16 @@ static void error_cases(qblas_handle_t gh, qblas_handle_t cpu)
         codd.k = 56, codd.group_size = 0;
         size_t bytes;
         EXPECT_STATUS(qblas_prepack_size(gh, &codd, &bytes), QBLAS_STATUS_NOT_SUPPORTED);
+        /* K = 2^57 (valid descriptors, nothing read): the CUDA limits answer before any workspace product */
+        qblas_weight_t huge = d.packed;
+        huge.k = (int64_t)1 << 57, huge.group_size = 0, huge.g_idx = NULL;
+        qblas_act_t hxa = xa;
+        hxa.ld = huge.k;
+        EXPECT_STATUS(qblas_gemm_query(gh, 1, 40, huge.k, &hxa, &huge, QBLAS_DTYPE_F16, &info),
+                      QBLAS_STATUS_NOT_SUPPORTED);
     }
     expect_untouched(y, ybytes, "Y");
-    case_end("gemm: canonical / foreign layout / workspace / k % 16", "");
+    case_end("gemm: canonical / foreign layout / workspace / k % 16 / k = 2^57", "");
 
     /* prepack content checks: zero > 15, g_idx out of range, unbalanced groups, host memory */
     case_begin();
