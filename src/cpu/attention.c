@@ -138,14 +138,14 @@ static int attention_threads(qblas_handle_t h, const qblas_kv_cache_t *kv, const
     return h->num_threads < items ? h->num_threads : (int)items;
 }
 
-/* 64 bytes of slack let the run align a workspace of any alignment. */
+/* QB_WS_SLACK bytes of slack let the run align a workspace of any alignment. */
 static bool attention_ws_bytes(qblas_handle_t h, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p,
                                size_t *per_thread, size_t *total)
 {
     int64_t floats, bytes, all;
     if (!thread_floats(kv, p, &floats) || !qb_mul(floats, 4, &bytes) || bytes > INT64_MAX - 64) return false;
     bytes = (int64_t)QB_ALIGN((size_t)bytes);
-    if (!qb_mul(bytes, attention_threads(h, kv, p), &all) || !qb_add(all, 64, &all)) return false;
+    if (!qb_mul(bytes, attention_threads(h, kv, p), &all) || !qb_add(all, QB_WS_SLACK, &all)) return false;
     *per_thread = (size_t)bytes;
     *total = (size_t)all;
     return true;
@@ -323,7 +323,7 @@ qblas_status_t qb_cpu_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, co
     if (st) return st;
     if (!attention_ws_bytes(h, kv, p, &per_thread, &total)) return INVALID("attention workspace size overflows");
     if (ws_bytes < total) return qb_fail(h, QBLAS_STATUS_INSUFFICIENT_WORKSPACE, "attention workspace too small");
-    attn_run r = {kv, p, (uint8_t *)QB_ALIGN((uintptr_t)ws), per_thread, p->num_q_heads / kv->num_kv_heads,
+    attn_run r = {kv, p, qb_ws_align(ws), per_thread, p->num_q_heads / kv->num_kv_heads,
                   kv->head_dim};
     qb_parallel_for(attention_threads(h, kv, p), work_items(kv, p), attention_items, &r);
     return QBLAS_STATUS_SUCCESS;

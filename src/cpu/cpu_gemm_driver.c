@@ -37,7 +37,8 @@ static bool align64(int64_t x, int64_t *out)
 }
 
 /* The workspace of a plan: the decoded X chunk (xbytes), then one area per
- * thread (a decoded weight panel, the decoder's scratch, the partial sums).
+ * thread (a decoded weight panel, the decoder's scratch, the partial sums),
+ * from the workspace's first 64-byte boundary (total includes the slack).
  * Every product is overflow-checked: K near 2^57 would wrap them. */
 typedef struct {
     int64_t xbytes, panel, scratch, per_thread, total;
@@ -52,7 +53,8 @@ static bool workspace_layout(const qb_cpu_gemm_plan *p, int nthreads, ws_layout 
            p->w_scratch <= (size_t)INT64_MAX && align64((int64_t)p->w_scratch, &l->scratch) &&
            qb_mul(num_kblocks(p), 4 * (int64_t)sizeof(float), &partial) && align64(partial, &partial) &&
            qb_add(l->panel, l->scratch, &l->per_thread) && qb_add(l->per_thread, partial, &l->per_thread) &&
-           qb_mul(l->per_thread, effective_threads(p, nthreads), &areas) && qb_add(l->xbytes, areas, &l->total);
+           qb_mul(l->per_thread, effective_threads(p, nthreads), &areas) && qb_add(l->xbytes, areas, &l->total) &&
+           qb_add(l->total, QB_WS_SLACK, &l->total);
 }
 
 bool qb_cpu_gemm_workspace(const qb_cpu_gemm_plan *p, int nthreads, size_t *bytes)
@@ -191,7 +193,7 @@ void qb_cpu_gemm_run(const qb_cpu_gemm_plan *p, void *ws, int nthreads)
 {
     const qb_gemm_args *a = p->a;
     int nt = effective_threads(p, nthreads);
-    qb_run run = {p, ws, {0}, 0, 0};
+    qb_run run = {p, qb_ws_align(ws), {0}, 0, 0};
     workspace_layout(p, nthreads, &run.l); /* the query that sized ws found no overflow */
     for (int64_t m0 = 0; m0 < a->m; m0 += QB_MB) {
         run.m0 = m0;

@@ -23,6 +23,13 @@ typedef void (*qb_range_fn)(void *ctx, int64_t begin, int64_t end, int tid);
  * if threads cannot be created; never fails. */
 void qb_parallel_for(int nthreads, int64_t n, qb_range_fn fn, void *ctx);
 
+/* ---- workspaces ----
+ * A workspace may start at any address: the CPU operations ask for
+ * QB_WS_SLACK bytes more than they use and work from its first 64-byte
+ * boundary, so every float and int16 store into it is aligned. */
+#define QB_WS_SLACK 64
+static inline uint8_t *qb_ws_align(void *ws) { return (uint8_t *)(((uintptr_t)ws + 63) & ~(uintptr_t)63); }
+
 /* ---- GEMM plans ---- */
 typedef struct qb_cpu_gemm_plan qb_cpu_gemm_plan;
 struct qb_cpu_gemm_plan {

@@ -444,7 +444,20 @@ static void error_cases(qblas_handle_t gh, qblas_handle_t cpu)
         EXPECT_STATUS(qblas_gemm(gh, 4, 40, 64, &xa, &d.packed, NULL, QBLAS_DTYPE_F16, y, 40, ws,
                                  info.workspace_bytes - 1, NULL),
                       QBLAS_STATUS_INSUFFICIENT_WORKSPACE);
-        cudaFree(ws);
+        /* a workspace at any address: one byte past the allocation's start gives the aligned run's bytes */
+        uint8_t *ws1 = dalloc(info.workspace_bytes + 1), *y1 = dalloc(ybytes), *y2 = dalloc(ybytes);
+        EXPECT_STATUS(qblas_gemm(gh, 4, 40, 64, &xa, &d.packed, NULL, QBLAS_DTYPE_F16, y1, 40, ws,
+                                 info.workspace_bytes, NULL),
+                      QBLAS_STATUS_SUCCESS);
+        EXPECT_STATUS(qblas_gemm(gh, 4, 40, 64, &xa, &d.packed, NULL, QBLAS_DTYPE_F16, y2, 40, ws1 + 1,
+                                 info.workspace_bytes, NULL),
+                      QBLAS_STATUS_SUCCESS);
+        uint8_t *h1 = xmalloc(ybytes), *h2 = xmalloc(ybytes);
+        CUDA_OK(cudaMemcpy(h1, y1, ybytes, cudaMemcpyDeviceToHost));
+        CUDA_OK(cudaMemcpy(h2, y2, ybytes, cudaMemcpyDeviceToHost));
+        expect(memcmp(h1, h2, ybytes) == 0, "a workspace at +1 changes Y");
+        free(h1), free(h2);
+        cudaFree(ws), cudaFree(ws1), cudaFree(y1), cudaFree(y2);
         /* k not a multiple of 16: NOT_SUPPORTED from every entry point */
         qblas_weight_t odd = d.packed;
         odd.k = 56, odd.group_size = 0, odd.g_idx = NULL;
@@ -464,7 +477,7 @@ static void error_cases(qblas_handle_t gh, qblas_handle_t cpu)
                       QBLAS_STATUS_NOT_SUPPORTED);
     }
     expect_untouched(y, ybytes, "Y");
-    case_end("gemm: canonical / foreign layout / workspace / k % 16 / k = 2^57", "");
+    case_end("gemm: canonical / foreign layout / workspace (size, any address) / k % 16 / k = 2^57", "");
 
     /* prepack content checks: zero > 15, g_idx out of range, unbalanced groups, host memory */
     case_begin();
