@@ -1740,6 +1740,92 @@ START_TEST(import_bad_args)
 }
 END_TEST
 
+/* The host tools check alignment as the docs promise (and the GEMM does):
+ * quantize_weight's output scales and g_idx, dequantize_weight's scales and
+ * g_idx, the importers' qweight, qzeros, g_idx and scales (and output
+ * scales). Each misaligned pointer is INVALID_VALUE with nothing written;
+ * before, each returned SUCCESS after misaligned loads and stores. */
+START_TEST(host_tools_misaligned)
+{
+    pool_t pl = {0};
+    qbt_rng r = qbt_rng_make(85);
+    watch_t wt = {0};
+    const int64_t n = 64, k = 256, G = 2;
+    const int32_t g = 128;
+    float *src = pool_alloc(&pl, (size_t)(n * k) * 4);
+    qbt_fill(&r, QBLAS_DTYPE_F32, src, n * k, -1.0, 1.0);
+    uint8_t *data = pool_alloc(&pl, (size_t)(n * k / 2)), *zeros = pool_alloc(&pl, (size_t)(G * n));
+    uint8_t *scales = pool_alloc(&pl, (size_t)(G * n) * 2 + 4), *gbuf = pool_alloc(&pl, (size_t)k * 4 + 4);
+    int32_t *g_idx = (int32_t *)gbuf;
+    for (int64_t i = 0; i < k; i++) g_idx[i] = (int32_t)((i * 7) % G);
+    qblas_weight_t w = {.format = QBLAS_WFORMAT_W4A16, .dtype = QBLAS_DTYPE_U4, .n = n, .k = k, .data = data,
+                        .scale_mode = QBLAS_SCALE_PER_GROUP, .scale_dtype = QBLAS_DTYPE_F16, .scales = scales,
+                        .zeros = zeros, .group_size = g, .g_idx = g_idx};
+    qblas_weight_t *o = qbt_alloc(sizeof *o);
+    *o = w;
+    QBT_OK(qblas_quantize_weight(n, k, QBLAS_DTYPE_F32, src, k, o));
+    float *dst = pool_alloc(&pl, (size_t)(n * k) * 4);
+    QBT_OK(qblas_dequantize_weight(&w, QBLAS_DTYPE_F32, dst, k));
+
+    /* quantize: f16 output scales at an odd address, g_idx off 4 bytes */
+    watch_add(&wt, data, (size_t)(n * k / 2), true);
+    watch_add(&wt, zeros, (size_t)(G * n), true);
+    watch_add(&wt, scales, (size_t)(G * n) * 2 + 4, true);
+    *o = w, o->scales = scales + 1;
+    MUST_FAIL(&wt, NULL, qblas_quantize_weight(n, k, QBLAS_DTYPE_F32, src, k, o), INVALID);
+    memmove(gbuf + 2, gbuf, (size_t)k * 4);
+    *o = w, o->g_idx = (const int32_t *)(gbuf + 2);
+    MUST_FAIL(&wt, NULL, qblas_quantize_weight(n, k, QBLAS_DTYPE_F32, src, k, o), INVALID);
+    memmove(gbuf, gbuf + 2, (size_t)k * 4);
+    watch_done(&wt);
+
+    /* dequantize: scales and g_idx misaligned (data is whole bytes: any address) */
+    watch_add(&wt, dst, (size_t)(n * k) * 4, true);
+    qblas_weight_t b = w;
+    b.scales = scales + 1;
+    MUST_FAIL(&wt, NULL, qblas_dequantize_weight(&b, QBLAS_DTYPE_F32, dst, k), INVALID);
+    memmove(gbuf + 2, gbuf, (size_t)k * 4);
+    b = w, b.g_idx = (const int32_t *)(gbuf + 2);
+    MUST_FAIL(&wt, NULL, qblas_dequantize_weight(&b, QBLAS_DTYPE_F32, dst, k), INVALID);
+    memmove(gbuf, gbuf + 2, (size_t)k * 4);
+    watch_done(&wt);
+
+    /* importers: the repro qblas_import_gptq(256, 64, 128, qw + 1 byte, ...), then each tensor */
+    uint8_t *qw = pool_alloc(&pl, (size_t)(k / 8 * n) * 4 + 4), *aw = pool_alloc(&pl, (size_t)(k * n / 8) * 4 + 4);
+    uint8_t *qz = pool_alloc(&pl, (size_t)(G * n / 8) * 4 + 4), *sc = pool_alloc(&pl, (size_t)(G * n) * 2 + 4);
+    qbt_fill_bytes(&r, qw, qbt_size(qw)), qbt_fill_bytes(&r, aw, qbt_size(aw)), qbt_fill_bytes(&r, qz, qbt_size(qz));
+    qbt_fill(&r, QBLAS_DTYPE_F16, sc, G * n + 2, 0.01, 0.1);
+    const qblas_weight_t ob = {.data = data, .scales = scales, .zeros = zeros, .g_idx = g_idx};
+    *o = ob;
+    QBT_OK(qblas_import_gptq(k, n, g, (int32_t *)qw, (int32_t *)qz, sc, QBLAS_DTYPE_F16, g_idx, 0, o));
+    *o = ob;
+    QBT_OK(qblas_import_awq(k, n, g, (int32_t *)aw, (int32_t *)qz, sc, QBLAS_DTYPE_F16, o));
+    watch_add(&wt, data, (size_t)(n * k / 2), true);
+    watch_add(&wt, zeros, (size_t)(G * n), true);
+    watch_add(&wt, scales, (size_t)(G * n) * 2 + 4, true);
+    watch_add(&wt, o, sizeof *o, false);
+#define GPTQ_MIS(qw_, qz_, sc_, gi_, os_)                                                                        do {                                                                                                             *o = ob, o->scales = (os_);                                                                                  MUST_FAIL(&wt, NULL,                                                                                                   qblas_import_gptq(k, n, g, (const int32_t *)(qw_), (const int32_t *)(qz_), sc_,                                                QBLAS_DTYPE_F16, (const int32_t *)(gi_), 0, o),                                            INVALID);                                                                                      } while (0)
+    GPTQ_MIS(qw + 1, qz, sc, g_idx, scales);
+    GPTQ_MIS(qw, qz + 2, sc, g_idx, scales);
+    GPTQ_MIS(qw, qz, sc + 1, g_idx, scales);
+    GPTQ_MIS(qw, qz, sc, gbuf + 2, scales);
+    GPTQ_MIS(qw, qz, sc, g_idx, scales + 1);
+#undef GPTQ_MIS
+    *o = ob;
+    MUST_FAIL(&wt, NULL, qblas_import_awq(k, n, g, (const int32_t *)(aw + 1), (int32_t *)qz, sc, QBLAS_DTYPE_F16, o),
+              INVALID);
+    *o = ob;
+    MUST_FAIL(&wt, NULL, qblas_import_awq(k, n, g, (int32_t *)aw, (const int32_t *)(qz + 3), sc, QBLAS_DTYPE_F16, o),
+              INVALID);
+    *o = ob;
+    MUST_FAIL(&wt, NULL, qblas_import_awq(k, n, g, (int32_t *)aw, (int32_t *)qz, sc + 1, QBLAS_DTYPE_F16, o),
+              INVALID);
+    watch_done(&wt);
+    qbt_free(o);
+    pool_free(&pl);
+}
+END_TEST
+
 /* =========================================================================
  * 2:4 tools
  * ========================================================================= */
@@ -1885,6 +1971,7 @@ Suite *qbt_suite(void)
     tcase_add_test(host, dequantize_w4a16_contents);
     tcase_add_test(host, dequantize_w4a8_contents);
     tcase_add_test(host, import_bad_args);
+    tcase_add_test(host, host_tools_misaligned);
     tcase_add_test(host, sparse24_bad_args);
     suite_add_tcase(s, host);
     return s;

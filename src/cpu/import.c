@@ -103,6 +103,10 @@ static qblas_status_t import(qb_ckpt *c, int32_t group_size, const void *scales,
     qblas_weight_sizes_t sz;
     qblas_status_t st = qb_check_weight(NULL, &w, &sz);
     if (st) return st;
+    /* the checkpoint tensors are read here: aligned like every other pointer (scale_dtype is valid now) */
+    if (!qb_aligned(c->qweight, QBLAS_DTYPE_I32) || !qb_aligned(c->qzeros, QBLAS_DTYPE_I32) ||
+        !qb_aligned(c->g_idx, QBLAS_DTYPE_I32) || !qb_aligned(scales, scale_dtype))
+        return INVALID("%s import: qweight, qzeros, g_idx or scales misaligned", fmt);
     if (c->n % 8 || (!c->awq && c->k % 8))
         return INVALID("%s import: n=%lld%s must be a multiple of 8", fmt, LL(c->n), c->awq ? "" : " and k");
     c->G = group_size ? c->k / group_size : 1;
@@ -113,6 +117,7 @@ static qblas_status_t import(qb_ckpt *c, int32_t group_size, const void *scales,
         w.g_idx = out->g_idx;
         if ((st = qb_check_weight(NULL, &w, &sz))) return st;
     }
+    if ((st = qb_check_weight_ptrs(NULL, &w))) return st; /* the output buffers: present and aligned */
     if (!w.zeros && (st = check_symmetric(c))) return st;
     write_weight(c, scales, &sz, &w);
     *out = w;

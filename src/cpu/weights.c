@@ -26,20 +26,14 @@ static const qb_content_fn content_checks[] = {
 };
 #define NUM_CHECKS ((int)(sizeof content_checks / sizeof content_checks[0]))
 
-/* The canonical buffers the format needs must be given (host functions can
- * check what the GEMM front end checks, minus the activation). */
+/* The canonical buffers the format needs must be given and aligned: the
+ * GEMM front end's own check (host functions check what it checks, minus
+ * the activation). */
 static qblas_status_t check_buffers(const qblas_weight_t *w)
 {
     if (w->layout != QBLAS_LAYOUT_CANONICAL)
         return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "host weight tools take CANONICAL weights");
-    if (!w->data) return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "weight data is NULL");
-    if (w->scale_mode != QBLAS_SCALE_NONE && !w->scales)
-        return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "weight scales are NULL");
-    if (w->format == QBLAS_WFORMAT_SPARSE24 && !w->meta)
-        return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "2:4 meta is NULL");
-    if (w->format == QBLAS_WFORMAT_W4A8 && (!w->zeros || (w->group_size && !w->group_scales)))
-        return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "W4A8 zeros or group scales are NULL");
-    return QBLAS_STATUS_SUCCESS;
+    return qb_check_weight_ptrs(NULL, w);
 }
 
 qblas_status_t qblas_quantize_weight(int64_t n, int64_t k, qblas_dtype_t src_dtype, const void *src, int64_t ld,
