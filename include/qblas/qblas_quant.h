@@ -41,7 +41,8 @@ qblas_status_t qblas_quantize_act(qblas_handle_t handle, int64_t m, int64_t k,
  * sizes qblas_weight_sizes() gives; this call fills those buffers.
  * W4A16: zeros != NULL selects asymmetric (min/max) quantization, NULL the
  * symmetric one; g_idx (act-order) is honoured. SPARSE24: src must already be
- * 2:4 sparse (see qblas_sparse24_prune). */
+ * 2:4 sparse (see qblas_sparse24_prune). An f32 src is read in place; f16 and
+ * bf16 ones are converted to a temporary f32 copy first. */
 qblas_status_t qblas_quantize_weight(int64_t n, int64_t k, qblas_dtype_t src_dtype,
                                      const void *src, int64_t ld, qblas_weight_t *out);
 

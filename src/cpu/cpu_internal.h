@@ -107,15 +107,16 @@ static inline void qb_finite_minmax(const float *v, int64_t n, float *lo, float 
 }
 
 /* ---- host weight tools, per format ----
- * quantize: fill out's buffers from src W[n,k] (already validated by
- * qblas_quantize_weight, which converts src to f32 rows first: src_f32 is
- * n x k contiguous). dequant: rows [n0, n0+rows) of a canonical weight as
- * the real-valued f32 weight (scales applied), rows x k contiguous. */
-qblas_status_t qb_quantize_w4a16(const float *src_f32, qblas_weight_t *out);
-qblas_status_t qb_quantize_int8(const float *src_f32, qblas_weight_t *out);
-qblas_status_t qb_quantize_fp8(const float *src_f32, qblas_weight_t *out);
-qblas_status_t qb_quantize_w4a8(const float *src_f32, qblas_weight_t *out);
-qblas_status_t qb_quantize_sparse24(const float *src_f32, qblas_weight_t *out);
+ * quantize: fill out's buffers from the f32 matrix src W[n,k] with leading
+ * dimension ld (validated by qblas_quantize_weight, which passes an f32
+ * source as it is and converts f16/bf16 ones to f32 rows first). dequant:
+ * rows [n0, n0+rows) of a canonical weight as the real-valued f32 weight
+ * (scales applied), rows x k contiguous. */
+qblas_status_t qb_quantize_w4a16(const float *src, int64_t ld, qblas_weight_t *out);
+qblas_status_t qb_quantize_int8(const float *src, int64_t ld, qblas_weight_t *out);
+qblas_status_t qb_quantize_fp8(const float *src, int64_t ld, qblas_weight_t *out);
+qblas_status_t qb_quantize_w4a8(const float *src, int64_t ld, qblas_weight_t *out);
+qblas_status_t qb_quantize_sparse24(const float *src, int64_t ld, qblas_weight_t *out);
 void qb_dequant_w4a16(const qblas_weight_t *w, int64_t n0, int64_t rows, float *out);
 void qb_dequant_int8(const qblas_weight_t *w, int64_t n0, int64_t rows, float *out);
 void qb_dequant_fp8(const qblas_weight_t *w, int64_t n0, int64_t rows, float *out);

@@ -10,13 +10,13 @@
  */
 #include "cpu_internal.h"
 
-/* Largest |w| over the finite w of rows [r0, r1) x cols [c0, c1) of src [n][k] (0 when none). */
-static float finite_amax(const float *src, int64_t k, int64_t r0, int64_t r1, int64_t c0, int64_t c1)
+/* Largest |w| over the finite w of rows [r0, r1) x cols [c0, c1) of src (leading dimension ld; 0 when none). */
+static float finite_amax(const float *src, int64_t ld, int64_t r0, int64_t r1, int64_t c0, int64_t c1)
 {
     float m = 0.0f;
     for (int64_t r = r0; r < r1; r++)
         for (int64_t c = c0; c < c1; c++) {
-            float v = src[r * k + c];
+            float v = src[r * ld + c];
             if (isfinite(v) && fabsf(v) > m) m = fabsf(v);
         }
     return m;
@@ -43,47 +43,47 @@ static float scale_at(const qblas_weight_t *w, int64_t n, int64_t c)
     }
 }
 
-/* Fill the scale array of w from src: one amax per tensor, row or 128x128 block. */
-static void fill_scales(const float *src, const qblas_weight_t *w, float qmax, float *scales)
+/* Fill the scale array of w from src (leading dimension ld): one amax per tensor, row or 128x128 block. */
+static void fill_scales(const float *src, int64_t ld, const qblas_weight_t *w, float qmax, float *scales)
 {
     int64_t n = w->n, k = w->k;
     switch (w->scale_mode) {
     case QBLAS_SCALE_PER_ROW:
-        for (int64_t r = 0; r < n; r++) scales[r] = sym_scale(finite_amax(src, k, r, r + 1, 0, k), qmax);
+        for (int64_t r = 0; r < n; r++) scales[r] = sym_scale(finite_amax(src, ld, r, r + 1, 0, k), qmax);
         break;
     case QBLAS_SCALE_BLOCK_128X128: {
         int64_t nkb = qb_cdiv(k, 128);
         for (int64_t nb = 0; nb < qb_cdiv(n, 128); nb++)
             for (int64_t kb = 0; kb < nkb; kb++)
                 scales[nb * nkb + kb] = sym_scale(
-                    finite_amax(src, k, nb * 128, min64(n, nb * 128 + 128), kb * 128, min64(k, kb * 128 + 128)),
+                    finite_amax(src, ld, nb * 128, min64(n, nb * 128 + 128), kb * 128, min64(k, kb * 128 + 128)),
                     qmax);
         break;
     }
-    default: scales[0] = sym_scale(finite_amax(src, k, 0, n, 0, k), qmax); break;
+    default: scales[0] = sym_scale(finite_amax(src, ld, 0, n, 0, k), qmax); break;
     }
 }
 
-qblas_status_t qb_quantize_int8(const float *src_f32, qblas_weight_t *out)
+qblas_status_t qb_quantize_int8(const float *src, int64_t ld, qblas_weight_t *out)
 {
     float *scales = (float *)out->scales;
     int8_t *q = (int8_t *)out->data;
-    fill_scales(src_f32, out, 127.0f, scales);
+    fill_scales(src, ld, out, 127.0f, scales);
     for (int64_t r = 0; r < out->n; r++)
         for (int64_t c = 0; c < out->k; c++)
-            q[r * out->k + c] = (int8_t)qb_round_clamp(src_f32[r * out->k + c] / scale_at(out, r, c), -127, 127);
+            q[r * out->k + c] = (int8_t)qb_round_clamp(src[r * ld + c] / scale_at(out, r, c), -127, 127);
     return QBLAS_STATUS_SUCCESS;
 }
 
-qblas_status_t qb_quantize_fp8(const float *src_f32, qblas_weight_t *out)
+qblas_status_t qb_quantize_fp8(const float *src, int64_t ld, qblas_weight_t *out)
 {
     float *scales = (float *)out->scales;
     uint8_t *q = (uint8_t *)out->data;
     qb_fp8_fmt f = qb_fp8_fmt_of(out->dtype);
-    fill_scales(src_f32, out, f.maxv, scales);
+    fill_scales(src, ld, out, f.maxv, scales);
     for (int64_t r = 0; r < out->n; r++)
         for (int64_t c = 0; c < out->k; c++)
-            q[r * out->k + c] = qb_fp8_encode(src_f32[r * out->k + c] / scale_at(out, r, c), f);
+            q[r * out->k + c] = qb_fp8_encode(src[r * ld + c] / scale_at(out, r, c), f);
     return QBLAS_STATUS_SUCCESS;
 }
 

@@ -334,31 +334,34 @@ static qblas_weight_t dense_view(const qblas_weight_t *w, int64_t n, int64_t k, 
     return d;
 }
 
-/* src as the dense format of out->dtype: rounded (f16/bf16) or quantized (i8/fp8, scales to `scales`). */
-static qblas_status_t quantize_dense(const float *src, const qblas_weight_t *out, uint8_t *dense, float *scales)
+/* src (leading dimension ld) as the dense n x k matrix of out->dtype: rounded
+ * (f16/bf16) or quantized (i8/fp8, scales to `scales`). */
+static qblas_status_t quantize_dense(const float *src, int64_t ld, const qblas_weight_t *out, uint8_t *dense,
+                                     float *scales)
 {
     if (qb_is_float16ish(out->dtype)) {
-        for (int64_t i = 0; i < out->n * out->k; i++) qb_store_f32(out->dtype, dense, i, src[i]);
+        for (int64_t r = 0; r < out->n; r++)
+            for (int64_t c = 0; c < out->k; c++) qb_store_f32(out->dtype, dense, r * out->k + c, src[r * ld + c]);
         return QBLAS_STATUS_SUCCESS;
     }
     qblas_weight_t d = dense_view(out, out->n, out->k, dense, scales);
-    return out->dtype == QBLAS_DTYPE_I8 ? qb_quantize_int8(src, &d) : qb_quantize_fp8(src, &d);
+    return out->dtype == QBLAS_DTYPE_I8 ? qb_quantize_int8(src, ld, &d) : qb_quantize_fp8(src, ld, &d);
 }
 
-qblas_status_t qb_quantize_sparse24(const float *src_f32, qblas_weight_t *out)
+qblas_status_t qb_quantize_sparse24(const float *src, int64_t ld, qblas_weight_t *out)
 {
     int64_t n = out->n, k = out->k, r, j;
     qblas_weight_sizes_t sz;
     qblas_status_t st = qb_check_weight(NULL, out, &sz);
     if (st) return st;
-    if (find_dense_violation(n, k, QBLAS_DTYPE_F32, src_f32, k, &r, &j))
+    if (find_dense_violation(n, k, QBLAS_DTYPE_F32, src, ld, &r, &j))
         return INVALID("2:4 quantize: source row %lld group %lld has more than two non-zeros", LL(r), LL(j));
     /* quantize into temporaries, so a failure leaves out's buffers untouched */
     uint8_t *dense = malloc((size_t)(n * k) * qb_dtype_size(out->dtype));
     float *scales = sz.scales ? malloc(sz.scales) : NULL;
     if (!dense || (sz.scales && !scales)) {
         st = qb_fail(NULL, QBLAS_STATUS_ALLOC_FAILED, "2:4 quantize: no memory for a %lldx%lld dense copy", LL(n), LL(k));
-    } else if (!(st = quantize_dense(src_f32, out, dense, scales)) &&
+    } else if (!(st = quantize_dense(src, ld, out, dense, scales)) &&
                find_dense_violation(n, k, out->dtype, dense, k, &r, &j)) {
         st = qb_fail(NULL, QBLAS_STATUS_INTERNAL_ERROR, "2:4 quantize: quantizing made row %lld group %lld dense",
                      LL(r), LL(j));

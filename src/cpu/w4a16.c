@@ -202,13 +202,13 @@ static void quantize_row(const float *src, int64_t n, qblas_weight_t *w, qb_w4_g
     for (int64_t i = 0; i < k; i++) qb_u4_set(codes, i, quantize_value(src[i], &grp[group_of(w, i)], asym));
 }
 
-qblas_status_t qb_quantize_w4a16(const float *src_f32, qblas_weight_t *out)
+qblas_status_t qb_quantize_w4a16(const float *src, int64_t ld, qblas_weight_t *out)
 {
     qblas_status_t st = check_g_idx(NULL, out);
     if (st) return st;
     qb_w4_group *grp = malloc((size_t)num_groups(out) * sizeof *grp);
     if (!grp) return qb_fail(NULL, QBLAS_STATUS_ALLOC_FAILED, "no memory for %lld groups", LL(num_groups(out)));
-    for (int64_t n = 0; n < out->n; n++) quantize_row(src_f32 + n * out->k, n, out, grp);
+    for (int64_t n = 0; n < out->n; n++) quantize_row(src + n * ld, n, out, grp);
     free(grp);
     return QBLAS_STATUS_SUCCESS;
 }

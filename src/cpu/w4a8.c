@@ -155,9 +155,8 @@ static void stage2_group(const int8_t *w8, uint8_t *codes_row_out, int64_t i0, i
     *z_out = (uint8_t)z;
 }
 
-static void quantize_g128_row(const float *src, qblas_weight_t *out, int64_t n)
+static void quantize_g128_row(const float *row, qblas_weight_t *out, int64_t n)
 {
-    const float *row = src + n * out->k;
     uint16_t s1b = f16_scale(qb_finite_amax(row, out->k) / (float)W4A8_STAGE1_MAX);
     float s1 = qb_f16_to_f32(s1b);
     ((uint16_t *)out->scales)[n] = s1b;
@@ -171,9 +170,8 @@ static void quantize_g128_row(const float *src, qblas_weight_t *out, int64_t n)
     }
 }
 
-static void quantize_perchannel_row(const float *src, qblas_weight_t *out, int64_t n)
+static void quantize_perchannel_row(const float *row, qblas_weight_t *out, int64_t n)
 {
-    const float *row = src + n * out->k;
     float lo, hi;
     range_with_zero(row, out->k, &lo, &hi);
     uint16_t s1b = f16_scale((hi - lo) / 15.0f);
@@ -186,13 +184,13 @@ static void quantize_perchannel_row(const float *src, qblas_weight_t *out, int64
     for (int64_t i = 0; i < out->k; i++) qb_u4_set(codes, i, z + qb_round_clamp(row[i] / s1, -z, 15 - z));
 }
 
-qblas_status_t qb_quantize_w4a8(const float *src_f32, qblas_weight_t *out)
+qblas_status_t qb_quantize_w4a8(const float *src, int64_t ld, qblas_weight_t *out)
 {
     for (int64_t n = 0; n < out->n; n++) {
         if (out->group_size == W4A8_G)
-            quantize_g128_row(src_f32, out, n);
+            quantize_g128_row(src + n * ld, out, n);
         else
-            quantize_perchannel_row(src_f32, out, n);
+            quantize_perchannel_row(src + n * ld, out, n);
     }
     return QBLAS_STATUS_SUCCESS;
 }
