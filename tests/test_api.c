@@ -1555,6 +1555,24 @@ START_TEST(dequantize_weight_bad_args)
 }
 END_TEST
 
+/* The dequantizer's f32 row buffer is sized with an overflow check: an FP8
+ * weight of one row of k = 2^61 (bf16 destination: 2^62 bytes, accepted)
+ * needs 2^63 bytes of f32, beyond int64. Nothing is read. */
+START_TEST(dequantize_row_buffer_overflow)
+{
+    pool_t pl = {0};
+    void *buf = pool_alloc(&pl, 64); /* pointers only */
+    watch_t wt = {0};
+    watch_add(&wt, buf, 64, false);
+    const int64_t k = P2(61);
+    qblas_weight_t w = {.format = QBLAS_WFORMAT_FP8, .dtype = QBLAS_DTYPE_E4M3, .n = 1, .k = k, .data = buf,
+                        .scale_mode = QBLAS_SCALE_PER_TENSOR, .scale_dtype = QBLAS_DTYPE_F32, .scales = buf};
+    MUST_FAIL(&wt, NULL, qblas_dequantize_weight(&w, QBLAS_DTYPE_BF16, buf, k), INVALID);
+    watch_done(&wt);
+    pool_free(&pl);
+}
+END_TEST
+
 /* Contents the dequantizer reads on the host are range-checked before the
  * first write, as the GEMM checks them. W4A16: zero points 0..15 and group
  * indices 0..G-1. */
@@ -1968,6 +1986,7 @@ Suite *qbt_suite(void)
     tcase_add_test(host, weight_sizes_checks);
     tcase_add_test(host, quantize_weight_bad_args);
     tcase_add_test(host, dequantize_weight_bad_args);
+    tcase_add_test(host, dequantize_row_buffer_overflow);
     tcase_add_test(host, dequantize_w4a16_contents);
     tcase_add_test(host, dequantize_w4a8_contents);
     tcase_add_test(host, import_bad_args);

@@ -82,7 +82,9 @@ qblas_status_t qblas_dequantize_weight(const qblas_weight_t *w, qblas_dtype_t ds
     int64_t bytes;
     if (ld < w->k || !qb_span_bytes(dst_dtype, w->n, w->k, ld, &bytes) || !qb_aligned(dst, dst_dtype))
         return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "dst ld=%lld, size or alignment bad", (long long)ld);
-    float *row = malloc((size_t)w->k * sizeof(float));
+    if (!qb_mul(w->k, sizeof(float), &bytes)) /* dst's checks bound k in its dtype, not in f32 */
+        return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "an f32 row of k=%lld overflows", (long long)w->k);
+    float *row = malloc((size_t)bytes);
     if (!row) return qb_fail(NULL, QBLAS_STATUS_ALLOC_FAILED, "no memory");
     for (int64_t r = 0; r < w->n; r++) {
         dequantizers[w->format](w, r, 1, row);
