@@ -1813,7 +1813,8 @@ START_TEST(host_tools_misaligned)
     uint8_t *qz = pool_alloc(&pl, (size_t)(G * n / 8) * 4 + 4), *sc = pool_alloc(&pl, (size_t)(G * n) * 2 + 4);
     qbt_fill_bytes(&r, qw, qbt_size(qw)), qbt_fill_bytes(&r, aw, qbt_size(aw)), qbt_fill_bytes(&r, qz, qbt_size(qz));
     qbt_fill(&r, QBLAS_DTYPE_F16, sc, G * n + 2, 0.01, 0.1);
-    const qblas_weight_t ob = {.data = data, .scales = scales, .zeros = zeros, .g_idx = g_idx};
+    int32_t *og = pool_alloc(&pl, (size_t)k * 4); /* the act-order g_idx goes here */
+    const qblas_weight_t ob = {.data = data, .scales = scales, .zeros = zeros, .g_idx = og};
     *o = ob;
     QBT_OK(qblas_import_gptq(k, n, g, (int32_t *)qw, (int32_t *)qz, sc, QBLAS_DTYPE_F16, g_idx, 0, o));
     *o = ob;
@@ -1826,6 +1827,7 @@ START_TEST(host_tools_misaligned)
     GPTQ_MIS(qw + 1, qz, sc, g_idx, scales);
     GPTQ_MIS(qw, qz + 2, sc, g_idx, scales);
     GPTQ_MIS(qw, qz, sc + 1, g_idx, scales);
+    watch_add(&wt, og, (size_t)k * 4, true);
     GPTQ_MIS(qw, qz, sc, gbuf + 2, scales);
     GPTQ_MIS(qw, qz, sc, g_idx, scales + 1);
 #undef GPTQ_MIS
@@ -1952,6 +1954,275 @@ START_TEST(sparse24_bad_args)
 }
 END_TEST
 
+/* =========================================================================
+ * Aliasing: an output that shares bytes with another argument (an input,
+ * another output, the workspace) is refused with INVALID_VALUE and nothing
+ * written, by comparing address ranges (API.md, "Aliasing"). Before, each
+ * of these returned SUCCESS with wrong results. Inputs may share memory;
+ * in-place prune / convert and prepack's descriptor update stay allowed.
+ * ========================================================================= */
+
+START_TEST(gemm_aliasing_refused)
+{
+    qblas_handle_t h = qbt_cpu();
+    gemm_fix F, *f = &F;
+    w4a16_fix(f, h, 3, 7, 96, 32);
+    gemm_call b = f->c;
+    QBT_OK(run_gemm(&b));
+    /* Y == X with ldy != ldx: X's rows copied into a buffer Y then also uses */
+    const size_t xbytes = (size_t)(b.m * b.x.ld) * 2;
+    uint16_t *xy = pool_alloc(&f->pool, xbytes);
+    memcpy(xy, b.x.data, xbytes);
+    watch_add(&f->out, xy, xbytes, false);
+    watch_add(&f->out, (void *)b.w.data, (size_t)(b.n * b.k / 2), false);
+    watch_add(&f->out, (void *)b.w.scales, (size_t)(3 * b.n) * 2, false);
+    GEMM_FAILS(f, (c_.x.data = xy, c_.y = xy, c_.ldy = c_.n), INVALID);
+    GEMM_FAILS(f, (c_.x.data = xy, c_.y = xy + 1, c_.ldy = c_.x.ld), INVALID);
+    /* bias inside Y, Y over W's codes, over W's scales */
+    GEMM_FAILS(f, c_.bias = (uint16_t *)c_.y + 2, INVALID);
+    GEMM_FAILS(f, (c_.y = (void *)c_.w.data, c_.ldy = c_.n), INVALID);
+    GEMM_FAILS(f, c_.y = (uint16_t *)c_.w.scales + 1, INVALID);
+    /* the workspace over Y, over X */
+    GEMM_FAILS(f, c_.ws = c_.y, INVALID);
+    GEMM_FAILS(f, c_.ws = (void *)c_.x.data, INVALID);
+    fix_done(f);
+
+    /* INT8: Y over the activation scales or zero points */
+    int8_fix(f, h, 3, 7, 33, QBLAS_DTYPE_F32);
+    int32_t *zeros = pool_alloc(&f->pool, (size_t)f->c.m * 4 + 64);
+    memset(zeros, 0, (size_t)f->c.m * 4 + 64);
+    f->c.x.zeros = zeros;
+    QBT_OK(run_gemm(&f->c));
+    watch_add(&f->out, (void *)f->c.x.scales, (size_t)f->c.m * 4, false);
+    GEMM_FAILS(f, (c_.y = (void *)c_.x.scales, c_.m = 1, c_.ldy = c_.n), INVALID);
+    GEMM_FAILS(f, (c_.y = zeros, c_.m = 1, c_.ldy = c_.n), INVALID);
+    /* inputs may share memory: X's and W's scales one array */
+    gemm_call same = f->c;
+    same.x.scales = same.w.scales;
+    QBT_OK(run_gemm(&same));
+    fix_done(f);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+START_TEST(quantize_act_aliasing_refused)
+{
+    qblas_handle_t h = qbt_cpu();
+    pool_t pl = {0};
+    qbt_rng r = qbt_rng_make(32);
+    const int64_t m = 4, k = 64;
+    float *x = pool_alloc(&pl, (size_t)(m * k) * 4);
+    qbt_fill(&r, QBLAS_DTYPE_F32, x, m * k, -2.0, 2.0);
+    uint8_t *q = pool_alloc(&pl, (size_t)(m * k));
+    float *scales = pool_alloc(&pl, (size_t)m * 4 + 64);
+    int32_t *zeros = pool_alloc(&pl, (size_t)m * 4);
+    const qact_call base = {h, m, k, QBLAS_DTYPE_F32, x, k, QBLAS_DTYPE_I8, q, k, QBLAS_SCALE_PER_ROW, scales, zeros};
+    QBT_OK(run_qact(&base));
+    watch_t wt = {0};
+    watch_add(&wt, x, (size_t)(m * k) * 4, false);
+    watch_add(&wt, q, (size_t)(m * k), true);
+    watch_add(&wt, zeros, (size_t)m * 4, true);
+    /* codes over x (the issue: codes that differ from run to run), in place, scales/zeros over codes or x */
+    QACT_FAILS(base, &wt, (c_.q = (uint8_t *)x + 8, c_.ldq = 4 * k), INVALID);
+    QACT_FAILS(base, &wt, (c_.q = x, c_.ldq = 4 * k), INVALID);
+    QACT_FAILS(base, &wt, c_.scales = (float *)q, INVALID);
+    QACT_FAILS(base, &wt, c_.zeros = (int32_t *)x + 3, INVALID);
+    QACT_FAILS(base, &wt, c_.zeros = (int32_t *)scales + 1, INVALID);
+    /* static per-tensor: the scale is read, the codes must not cover it */
+    QACT_FAILS(base, &wt, (c_.mode = QBLAS_SCALE_PER_TENSOR, c_.zeros = NULL, c_.scales = (float *)q + 3), INVALID);
+    watch_done(&wt);
+    pool_free(&pl);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+START_TEST(prepack_aliasing_refused)
+{
+    qblas_handle_t h = qbt_cpu();
+    gemm_fix F, *f = &F;
+    w4a16_fix(f, h, 3, 7, 96, 32);
+    qblas_weight_t w = f->c.w;
+    size_t need;
+    QBT_OK(qblas_prepack_size(h, &w, &need));
+    /* a blob whose first bytes hold the weight's own codes and scales */
+    uint8_t *blob = pool_alloc(&f->pool, need + 64);
+    const size_t cb = (size_t)(w.n * w.k / 2), sb = (size_t)(3 * w.n) * 2;
+    memcpy(blob, w.data, cb);
+    memcpy(blob + 64 * ((cb + 63) / 64), w.scales, sb);
+    qblas_weight_t src = w, *packed = qbt_alloc(sizeof *packed);
+    src.data = blob, src.scales = blob + 64 * ((cb + 63) / 64);
+    watch_t wt = {0};
+    watch_add(&wt, blob, need + 64, false);
+    watch_add(&wt, packed, sizeof *packed, true);
+    MUST_FAIL(&wt, h, qblas_prepack(h, &src, blob, need, packed, NULL), INVALID);       /* dst over the source */
+    MUST_FAIL(&wt, h, qblas_prepack(h, &src, blob + 1, need, packed, NULL), INVALID);
+    uint8_t *dst = pool_alloc(&f->pool, need);
+    MUST_FAIL(&wt, h, qblas_prepack(h, &w, dst, need, (qblas_weight_t *)(dst + 64), NULL), INVALID); /* descriptor in dst */
+    watch_done(&wt);
+    /* the descriptor may be updated in place: packed == &w */
+    QBT_OK(qblas_prepack(h, &w, dst, need, &w, NULL));
+    ck_assert_int_eq(w.layout, QBLAS_LAYOUT_CPU_BLOB);
+    qbt_free(packed);
+    fix_done(f);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+START_TEST(attention_aliasing_refused)
+{
+    qblas_handle_t h = qbt_cpu();
+    pool_t pl = {0};
+    qbt_rng r = qbt_rng_make(42);
+    const int32_t pages = 4, psz = 16, hkv = 2, hd = 64, hq = 4;
+    const int64_t cache_elems = (int64_t)pages * psz * hkv * hd, q_elems = (int64_t)hq * hd;
+    uint8_t *cache = pool_alloc(&pl, (size_t)cache_elems * 2 * 2); /* K then V */
+    void *kc = cache, *vc = cache + cache_elems * 2;
+    qbt_fill(&r, QBLAS_DTYPE_F16, cache, 2 * cache_elems, -1.0, 1.0);
+    void *q = pool_alloc(&pl, (size_t)q_elems * 2), *o = pool_alloc(&pl, (size_t)q_elems * 2);
+    qbt_fill(&r, QBLAS_DTYPE_F16, q, q_elems, -1.0, 1.0);
+    float *lse = pool_alloc(&pl, (size_t)hq * 4);
+    int32_t *lens = pool_alloc(&pl, 4), *bt = pool_alloc(&pl, 8);
+    lens[0] = 20, bt[0] = 2, bt[1] = 0;
+    attn_call a = {.h = h};
+    a.kv = (qblas_kv_cache_t){.dtype = QBLAS_DTYPE_F16, .num_pages = pages, .page_size = psz, .num_kv_heads = hkv,
+                              .head_dim = hd, .k = kc, .v = vc, .scale_mode = QBLAS_SCALE_NONE};
+    a.p = (qblas_attention_params_t){.num_seqs = 1, .num_q_tokens = 1, .num_q_heads = hq, .q_dtype = QBLAS_DTYPE_F16,
+                                     .q = q, .o = o, .lse = lse, .seq_lens = lens, .block_tables = bt,
+                                     .block_table_stride = 2, .max_seq_len = 32, .sm_scale = 0.125f,
+                                     .window_left = -1};
+    qblas_kernel_info_t info;
+    QBT_OK(qblas_attention_query(h, &a.kv, &a.p, &info));
+    a.wsb = info.workspace_bytes;
+    a.ws = pool_alloc(&pl, a.wsb);
+    QBT_OK(run_attn(&a));
+    watch_t wt = {0};
+    watch_add(&wt, o, (size_t)q_elems * 2, true);
+    watch_add(&wt, lse, (size_t)hq * 4, true);
+    watch_add(&wt, cache, (size_t)cache_elems * 4, false);
+    watch_add(&wt, q, (size_t)q_elems * 2, false);
+    ATTN_FAILS(a, &wt, c_.p.o = q, INVALID);                         /* O over Q */
+    ATTN_FAILS(a, &wt, c_.p.lse = (float *)o + 8, INVALID);          /* lse inside O */
+    ATTN_FAILS(a, &wt, c_.p.o = (uint8_t *)vc + 256, INVALID);       /* O over the V cache */
+    ATTN_FAILS(a, &wt, c_.p.lse = (float *)lens, INVALID);           /* lse over seq_lens */
+    ATTN_FAILS(a, &wt, c_.ws = o, INVALID);                          /* the workspace over O */
+    ATTN_FAILS(a, &wt, c_.ws = (void *)q, INVALID);
+    QBT_STATUS(qblas_attention_query(h, &a.kv, &(qblas_attention_params_t){.num_seqs = 1, .num_q_tokens = 1,
+               .num_q_heads = hq, .q_dtype = QBLAS_DTYPE_F16, .q = q, .o = (void *)q, .seq_lens = lens,
+               .block_tables = bt, .block_table_stride = 2, .max_seq_len = 32, .sm_scale = 0.125f,
+               .window_left = -1}, &info), INVALID); /* the query checks the same */
+    /* inputs may share memory: K and V one array */
+    attn_call same = a;
+    same.kv.v = kc;
+    QBT_OK(run_attn(&same));
+    watch_done(&wt);
+
+    /* append: the new rows inside the cache, K and V caches one array, i8 scales over the cache */
+    const int64_t nt = 2, new_elems = nt * hkv * hd;
+    void *kn = pool_alloc(&pl, (size_t)new_elems * 2);
+    qbt_fill(&r, QBLAS_DTYPE_F16, kn, new_elems, -1.0, 1.0);
+    int64_t *slots = pool_alloc(&pl, 16);
+    slots[0] = 3, slots[1] = 40;
+    append_call ap = {.h = h, .kv = a.kv, .nt = nt, .st = QBLAS_DTYPE_F16, .kn = kn, .vn = kn, .slots = slots};
+    QBT_OK(run_append(&ap)); /* k_new and v_new may be one array */
+    watch_add(&wt, cache, (size_t)cache_elems * 4, true);
+    APPEND_FAILS(ap, &wt, c_.kn = (uint8_t *)kc + 64, INVALID);
+    APPEND_FAILS(ap, &wt, c_.kv.v = c_.kv.k, INVALID);
+    APPEND_FAILS(ap, &wt, c_.slots = (const int64_t *)vc, INVALID);
+    float *ks = pool_alloc(&pl, (size_t)pages * psz * hkv * 4);
+    APPEND_FAILS(ap, &wt, (c_.kv.dtype = QBLAS_DTYPE_I8, c_.kv.scale_mode = QBLAS_SCALE_PER_TOKEN_HEAD,
+                           c_.kv.k_scale = ks, c_.kv.v_scale = (float *)kc), INVALID);
+    watch_done(&wt);
+    pool_free(&pl);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+START_TEST(host_tools_aliasing_refused)
+{
+    pool_t pl = {0};
+    qbt_rng r = qbt_rng_make(86);
+    watch_t wt = {0};
+    const int64_t n = 8, k = 64;
+    float *src = pool_alloc(&pl, (size_t)(n * k) * 4);
+    qbt_fill(&r, QBLAS_DTYPE_F32, src, n * k, -1.0, 1.0);
+    /* quantize_weight: outputs over the (in-place read) f32 source, over each other */
+    int8_t *data = pool_alloc(&pl, (size_t)(n * k));
+    float *scales = pool_alloc(&pl, (size_t)n * 4);
+    qblas_weight_t w = W_INT8, *o = qbt_alloc(sizeof *o);
+    w.n = n, w.k = k, w.data = data, w.scales = scales;
+    *o = w;
+    QBT_OK(qblas_quantize_weight(n, k, QBLAS_DTYPE_F32, src, k, o));
+    watch_add(&wt, src, (size_t)(n * k) * 4, false);
+    watch_add(&wt, data, (size_t)(n * k), true);
+    watch_add(&wt, scales, (size_t)n * 4, true);
+    *o = w, o->data = src;
+    MUST_FAIL(&wt, NULL, qblas_quantize_weight(n, k, QBLAS_DTYPE_F32, src, k, o), INVALID);
+    *o = w, o->scales = (float *)data + 2;
+    MUST_FAIL(&wt, NULL, qblas_quantize_weight(n, k, QBLAS_DTYPE_F32, src, k, o), INVALID);
+    *o = w, o->data = (int8_t *)o; /* the descriptor it reads */
+    MUST_FAIL(&wt, NULL, qblas_quantize_weight(1, 16, QBLAS_DTYPE_F32, src, 16, (o->n = 1, o->k = 16, o)), INVALID);
+    /* dequantize: dst over the codes or the scales */
+    *o = w;
+    MUST_FAIL(&wt, NULL, qblas_dequantize_weight(&w, QBLAS_DTYPE_F16, data, k), INVALID);
+    MUST_FAIL(&wt, NULL, qblas_dequantize_weight(&w, QBLAS_DTYPE_F32, (float *)scales - 1, k), INVALID);
+    watch_done(&wt);
+
+    /* import: outputs over the checkpoint tensors, the descriptor inside an output */
+    const int64_t ik = 64, in = 16;
+    int32_t *qw = pool_alloc(&pl, (size_t)(ik / 8 * in) * 4), *qz = pool_alloc(&pl, (size_t)(in / 8) * 4);
+    uint16_t *sc = pool_alloc(&pl, (size_t)in * 2);
+    qbt_fill_bytes(&r, qw, (size_t)(ik / 8 * in) * 4), qbt_fill_bytes(&r, qz, (size_t)(in / 8) * 4);
+    qbt_fill(&r, QBLAS_DTYPE_F16, sc, in, 0.01, 0.1);
+    uint8_t *od = pool_alloc(&pl, (size_t)(in * ik / 2) + sizeof *o), *oz = pool_alloc(&pl, (size_t)in);
+    uint16_t *os = pool_alloc(&pl, (size_t)in * 2);
+    const qblas_weight_t ob = {.data = od, .scales = os, .zeros = oz};
+    *o = ob;
+    QBT_OK(qblas_import_gptq(ik, in, 0, qw, qz, sc, QBLAS_DTYPE_F16, NULL, 0, o));
+    watch_add(&wt, qw, (size_t)(ik / 8 * in) * 4, false);
+    watch_add(&wt, od, (size_t)(in * ik / 2) + sizeof *o, true);
+    watch_add(&wt, os, (size_t)in * 2, true);
+    *o = ob, o->data = qw;
+    MUST_FAIL(&wt, NULL, qblas_import_gptq(ik, in, 0, qw, qz, sc, QBLAS_DTYPE_F16, NULL, 0, o), INVALID);
+    *o = ob, o->zeros = os;
+    MUST_FAIL(&wt, NULL, qblas_import_gptq(ik, in, 0, qw, qz, sc, QBLAS_DTYPE_F16, NULL, 0, o), INVALID);
+    qblas_weight_t *inside = (qblas_weight_t *)(od + 64); /* written last: the codes would be overwritten */
+    *inside = ob;
+    MUST_FAIL(&wt, NULL, qblas_import_gptq(ik, in, 0, qw, qz, sc, QBLAS_DTYPE_F16, NULL, 0, inside), INVALID);
+    watch_done(&wt);
+
+    /* 2:4 compress / decompress: packed outputs over the dense matrix and back */
+    uint16_t *dense = pool_alloc(&pl, (size_t)(n * k) * 2), *back = pool_alloc(&pl, (size_t)(n * k) * 2);
+    for (int64_t i = 0; i < n * k; i++) dense[i] = i % 4 < 2 ? qb_f32_to_f16(1.0f + (float)(i % 7)) : 0;
+    uint8_t *vals = pool_alloc(&pl, (size_t)(n * k)), *meta = pool_alloc(&pl, (size_t)(n * k / 8));
+    QBT_OK(qblas_sparse24_compress(n, k, QBLAS_DTYPE_F16, dense, k, vals, meta));
+    watch_add(&wt, dense, (size_t)(n * k) * 2, false);
+    watch_add(&wt, vals, (size_t)(n * k), true);
+    watch_add(&wt, meta, (size_t)(n * k / 8), true);
+    MUST_FAIL(&wt, NULL, qblas_sparse24_compress(n, k, QBLAS_DTYPE_F16, dense, k, dense, meta), INVALID);
+    MUST_FAIL(&wt, NULL, qblas_sparse24_compress(n, k, QBLAS_DTYPE_F16, dense, k, vals, vals + 8), INVALID);
+    watch_done(&wt);
+    QBT_OK(qblas_sparse24_compress(n, k, QBLAS_DTYPE_F16, dense, k, vals, meta));
+    watch_add(&wt, back, (size_t)(n * k) * 2, true);
+    watch_add(&wt, vals, (size_t)(n * k), false);
+    MUST_FAIL(&wt, NULL, qblas_sparse24_decompress(n, k, QBLAS_DTYPE_F16, vals, meta, vals, k / 2), INVALID);
+    watch_done(&wt);
+
+    /* convert: a wider dst over its src is refused; same-size in place stays allowed */
+    uint16_t *h16 = pool_alloc(&pl, 256 * 4);
+    qbt_fill(&r, QBLAS_DTYPE_BF16, h16, 256, -4.0, 4.0);
+    watch_add(&wt, h16, 256 * 4, false);
+    MUST_FAIL(&wt, NULL, qblas_convert(256, QBLAS_DTYPE_BF16, h16, QBLAS_DTYPE_F32, h16), INVALID);
+    MUST_FAIL(&wt, NULL, qblas_convert(200, QBLAS_DTYPE_BF16, h16, QBLAS_DTYPE_F16, h16 + 1), INVALID);
+    watch_done(&wt);
+    uint16_t want[256];
+    QBT_OK(qblas_convert(256, QBLAS_DTYPE_BF16, h16, QBLAS_DTYPE_F16, want));
+    QBT_OK(qblas_convert(256, QBLAS_DTYPE_BF16, h16, QBLAS_DTYPE_F16, h16));
+    ck_assert(memcmp(h16, want, sizeof want) == 0);
+    qbt_free(o);
+    pool_free(&pl);
+}
+END_TEST
+
 Suite *qbt_suite(void)
 {
     Suite *s = suite_create("api");
@@ -1993,5 +2264,13 @@ Suite *qbt_suite(void)
     tcase_add_test(host, host_tools_misaligned);
     tcase_add_test(host, sparse24_bad_args);
     suite_add_tcase(s, host);
+
+    TCase *alias = tcase_create("aliasing");
+    tcase_add_test(alias, gemm_aliasing_refused);
+    tcase_add_test(alias, quantize_act_aliasing_refused);
+    tcase_add_test(alias, prepack_aliasing_refused);
+    tcase_add_test(alias, attention_aliasing_refused);
+    tcase_add_test(alias, host_tools_aliasing_refused);
+    suite_add_tcase(s, alias);
     return s;
 }

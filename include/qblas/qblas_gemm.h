@@ -85,7 +85,9 @@ qblas_status_t qblas_gemm_query(qblas_handle_t handle, int64_t m, int64_t n, int
 
 /* Y = X . W^T (+ bias). y has y_dtype, leading dimension ldy >= n.
  * workspace must hold at least qblas_gemm_query(...).workspace_bytes
- * (else INSUFFICIENT_WORKSPACE). stream: cudaStream_t/hipStream_t, NULL on CPU. */
+ * (else INSUFFICIENT_WORKSPACE), at any address. Y and the workspace must
+ * not overlap each other, X, W or the bias (INVALID_VALUE; no in-place
+ * GEMM). stream: cudaStream_t/hipStream_t, NULL on CPU. */
 qblas_status_t qblas_gemm(qblas_handle_t handle, int64_t m, int64_t n, int64_t k,
                           const qblas_act_t *x, const qblas_weight_t *w, const void *bias,
                           qblas_dtype_t y_dtype, void *y, int64_t ldy,

@@ -17,7 +17,8 @@ extern "C" {
 
 /* Convert n elements between f32, f16, bf16 and the fp8 formats (host),
  * with the library's exact rounding (docs/FORMATS.md: nearest-even,
- * fp8 saturating). src and dst must not overlap. */
+ * fp8 saturating). src and dst must not overlap, except dst == src when both
+ * dtypes have the same size (in place). */
 qblas_status_t qblas_convert(int64_t n, qblas_dtype_t src_dtype, const void *src,
                              qblas_dtype_t dst_dtype, void *dst);
 

@@ -53,7 +53,7 @@ qblas_status_t qblas_gemm(qblas_handle_t h, int64_t m, int64_t n, int64_t k, con
     h->last_error[0] = '\0';
     qb_gemm_args a = {m, n, k, x, w, bias, y_dtype, y, ldy};
     qblas_kernel_info_t info;
-    qblas_status_t st = qb_check_gemm(h, &a);
+    qblas_status_t st = qb_check_gemm(h, &a, ws, ws_bytes);
     if (st) return st;
     if ((st = h->ops->gemm_query(h, &a, &info))) return finish(h, st, NULL);
     if ((st = check_ws(h, info.workspace_bytes, ws, ws_bytes))) return st;
@@ -81,6 +81,12 @@ qblas_status_t qblas_prepack(qblas_handle_t h, const qblas_weight_t *w, void *ds
     if (st) return st;
     if (!packed || !dst) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "dst or packed is NULL");
     if (dst_bytes < need) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "dst holds %zu bytes, prepack needs %zu", dst_bytes, need);
+    /* dst and the descriptor written last against the weight's tensors (packed == w is fine: read first) */
+    qb_spans l = {0};
+    qb_span_add(&l, dst, (int64_t)need, true, "prepack dst");
+    qb_span_add(&l, packed, sizeof *packed, true, "the packed descriptor");
+    qb_weight_spans(&l, w, false, false);
+    if ((st = qb_check_spans(h, &l))) return st;
     return finish(h, h->ops->prepack(h, w, dst, dst_bytes, packed, stream), NULL);
 }
 
@@ -103,7 +109,7 @@ qblas_status_t qblas_attention_query(qblas_handle_t h, const qblas_kv_cache_t *k
     NEED_HANDLE(h);
     h->last_error[0] = '\0';
     if (!info) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "info is NULL");
-    qblas_status_t st = qb_check_attention(h, kv, p);
+    qblas_status_t st = qb_check_attention(h, kv, p, NULL, 0);
     if (st) return st;
     if (!h->ops->attention_query) return missing(h, "attention");
     return finish(h, h->ops->attention_query(h, kv, p, info), NULL);
@@ -115,7 +121,7 @@ qblas_status_t qblas_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, con
     NEED_HANDLE(h);
     h->last_error[0] = '\0';
     qblas_kernel_info_t info;
-    qblas_status_t st = qb_check_attention(h, kv, p);
+    qblas_status_t st = qb_check_attention(h, kv, p, ws, ws_bytes);
     if (st) return st;
     if (!h->ops->attention_query || !h->ops->attention) return missing(h, "attention");
     if ((st = h->ops->attention_query(h, kv, p, &info))) return finish(h, st, NULL);

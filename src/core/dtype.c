@@ -123,6 +123,10 @@ qblas_status_t qblas_convert(int64_t n, qblas_dtype_t src_dtype, const void *src
         return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "convert takes f32, f16, bf16 and fp8 dtypes");
     if (!qb_aligned(src, src_dtype) || !qb_aligned(dst, dst_dtype))
         return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "misaligned pointer");
+    /* in place works when both dtypes have one size (each chunk is read before it is written); any other overlap does not */
+    int64_t sbytes = n * (int64_t)qb_dtype_size(src_dtype), dbytes = n * (int64_t)qb_dtype_size(dst_dtype);
+    if (qb_overlap(src, sbytes, dst, dbytes) && !(src == dst && sbytes == dbytes))
+        return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "src and dst overlap without being the same array of one size");
     float buf[256];
     size_t es = qb_dtype_size(src_dtype);
     for (int64_t i0 = 0; i0 < n; i0 += 256) {

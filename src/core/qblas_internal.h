@@ -145,17 +145,55 @@ static inline bool qb_add(int64_t a, int64_t b, int64_t *out) { return !__builti
 /* ceil(a / b) for b > 0; no a + b - 1, which overflows for a near INT64_MAX */
 static inline int64_t qb_cdiv(int64_t a, int64_t b) { return a / b + (a % b > 0); }
 
+/* ---- aliasing (src/core/validate.c) ----
+ * An output must share no byte with anything else its call reads or writes
+ * (an input, another output, the workspace): the kernels read inputs after
+ * outputs are written, so an overlap gives wrong results, on the GPU in no
+ * fixed way. Each call lists the byte ranges of its arguments, from the
+ * first to the last byte of each (row gaps included), and the ranges are
+ * compared as addresses only, so device pointers are checked without being
+ * touched. Inputs may overlap each other. */
+typedef struct {
+    const void *p;
+    int64_t bytes;
+    bool out;         /* written by the call */
+    const char *what; /* named in the error */
+} qb_span;
+#define QB_SPANS_MAX 16
+typedef struct {
+    qb_span s[QB_SPANS_MAX];
+    int n;
+} qb_spans;
+
+/* Do [a, a + abytes) and [b, b + bbytes) share a byte? (bytes > 0; no address arithmetic can wrap) */
+static inline bool qb_overlap(const void *a, int64_t abytes, const void *b, int64_t bbytes)
+{
+    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
+    return pa <= pb ? pb - pa < (uint64_t)abytes : pa - pb < (uint64_t)bbytes;
+}
+/* Add a range (NULL or empty ones are not arguments of the call: skipped). */
+void qb_span_add(qb_spans *l, const void *p, int64_t bytes, bool out, const char *what);
+/* The ranges of a valid weight's tensors: canonical sizes for CANONICAL and
+ * CPU_BLOB layouts, the first byte of each tensor for a GPU layout (whose
+ * extents are its backend's). g_idx is written only by the importers. */
+void qb_weight_spans(qb_spans *l, const qblas_weight_t *w, bool out, bool g_idx_out);
+/* INVALID_VALUE naming the first two ranges that overlap where one is an output. */
+qblas_status_t qb_check_spans(qblas_handle_t h, const qb_spans *l);
+
 /* ---- shared argument checks (src/core/validate.c) ----
  * Each returns SUCCESS or records the reason on h and returns the status. */
 qblas_status_t qb_check_weight(qblas_handle_t h, const qblas_weight_t *w, qblas_weight_sizes_t *sizes);
 /* the buffers a canonical (or CPU_BLOB) weight's format needs are there and aligned */
 qblas_status_t qb_check_weight_ptrs(qblas_handle_t h, const qblas_weight_t *w);
-/* problem: sizes, descriptors, dtypes; gemm: the problem plus output, ldy, bias */
+/* problem: sizes, descriptors, dtypes; gemm: the problem plus output, ldy,
+ * bias, and no output overlapping an argument or the workspace */
 qblas_status_t qb_check_gemm_problem(qblas_handle_t h, const qb_gemm_args *a);
-qblas_status_t qb_check_gemm(qblas_handle_t h, const qb_gemm_args *a);
+qblas_status_t qb_check_gemm(qblas_handle_t h, const qb_gemm_args *a, const void *ws, size_t ws_bytes);
 qblas_status_t qb_check_qact(qblas_handle_t h, const qb_qact_args *a);
 qblas_status_t qb_check_kv(qblas_handle_t h, const qblas_kv_cache_t *kv);
-qblas_status_t qb_check_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p);
+/* ws NULL (the query): no workspace to compare */
+qblas_status_t qb_check_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p,
+                                  const void *ws, size_t ws_bytes);
 qblas_status_t qb_check_append(qblas_handle_t h, const qblas_kv_cache_t *kv, const qb_append_args *a);
 
 /* Largest K for integer GEMMs: keeps |sum (x - zx) * w| < 2^31 (255*128*65536 < 2^31). */

@@ -134,6 +134,49 @@ qblas_status_t qblas_weight_sizes(const qblas_weight_t *w, qblas_weight_sizes_t 
     return st;
 }
 
+/* ---- aliasing ---- */
+
+void qb_span_add(qb_spans *l, const void *p, int64_t bytes, bool out, const char *what)
+{
+    if (!p || bytes <= 0 || l->n == QB_SPANS_MAX) return; /* no call has more than QB_SPANS_MAX arguments */
+    l->s[l->n++] = (qb_span){p, bytes, out, what};
+}
+
+void qb_weight_spans(qb_spans *l, const qblas_weight_t *w, bool out, bool g_idx_out)
+{
+    qblas_weight_sizes_t z = {1, 1, 1, 1, 1, 1};
+    if (w->layout == QBLAS_LAYOUT_CANONICAL || w->layout == QBLAS_LAYOUT_CPU_BLOB)
+        qb_check_weight(NULL, w, &z); /* a validated weight: succeeds, records nothing */
+    qb_span_add(l, w->data, (int64_t)z.data, out, "weight data");
+    qb_span_add(l, w->meta, (int64_t)z.meta, out, "weight meta");
+    qb_span_add(l, w->scales, (int64_t)z.scales, out, "weight scales");
+    qb_span_add(l, w->zeros, (int64_t)z.zeros, out, "weight zeros");
+    qb_span_add(l, w->group_scales, (int64_t)z.group_scales, out, "weight group scales");
+    qb_span_add(l, w->g_idx, (int64_t)z.g_idx, g_idx_out, "g_idx");
+}
+
+qblas_status_t qb_check_spans(qblas_handle_t h, const qb_spans *l)
+{
+    for (int i = 0; i < l->n; i++)
+        for (int j = i + 1; j < l->n; j++) {
+            const qb_span *a = &l->s[i], *b = &l->s[j];
+            if ((a->out || b->out) && qb_overlap(a->p, a->bytes, b->p, b->bytes))
+                return INVALID("%s and %s overlap: an output may share no memory with another argument", a->what,
+                               b->what);
+        }
+    return QBLAS_STATUS_SUCCESS;
+}
+
+/* A workspace's range as the caller gave it (any size_t). */
+static int64_t ws_span(size_t ws_bytes) { return ws_bytes > (size_t)INT64_MAX ? INT64_MAX : (int64_t)ws_bytes; }
+
+/* a * b for a range's size; beyond int64 a range covers every address anyway */
+static int64_t mul_sat(int64_t a, int64_t b)
+{
+    int64_t r;
+    return qb_mul(a, b, &r) ? r : INT64_MAX;
+}
+
 /* Pointers of a canonical weight: present where the format needs them, aligned. */
 qblas_status_t qb_check_weight_ptrs(qblas_handle_t h, const qblas_weight_t *w)
 {
@@ -226,17 +269,31 @@ qblas_status_t qb_check_gemm_problem(qblas_handle_t h, const qb_gemm_args *a)
     return QBLAS_STATUS_SUCCESS;
 }
 
-qblas_status_t qb_check_gemm(qblas_handle_t h, const qb_gemm_args *a)
+qblas_status_t qb_check_gemm(qblas_handle_t h, const qb_gemm_args *a, const void *ws, size_t ws_bytes)
 {
-    int64_t bytes;
+    const qblas_act_t *x = a->x;
+    int64_t ybytes, xbytes;
     qblas_status_t st = qb_check_gemm_problem(h, a);
     if (st) return st;
     if (!a->y) return INVALID("output is NULL");
     if (a->ldy < a->n) return INVALID("ldy=%lld < n=%lld", LL(a->ldy), LL(a->n));
-    if (!qb_span_bytes(a->y_dtype, a->m, a->n, a->ldy, &bytes)) return INVALID("output size overflows");
+    if (!qb_span_bytes(a->y_dtype, a->m, a->n, a->ldy, &ybytes)) return INVALID("output size overflows");
     if (!qb_aligned(a->y, a->y_dtype)) return INVALID("output misaligned");
     if (a->bias && !qb_aligned(a->bias, a->y_dtype)) return INVALID("bias misaligned");
-    return QBLAS_STATUS_SUCCESS;
+    /* Y against everything else the call touches */
+    qb_span_bytes(x->dtype, a->m, a->k, x->ld, &xbytes); /* checked by the problem */
+    int64_t sx = x->scale_mode == QBLAS_SCALE_PER_ROW       ? a->m
+                 : x->scale_mode == QBLAS_SCALE_BLOCK_1X128 ? mul_sat(a->m, qb_cdiv(a->k, 128))
+                                                            : 1;
+    qb_spans l = {0};
+    qb_span_add(&l, a->y, ybytes, true, "Y");
+    qb_span_add(&l, ws, ws_span(ws_bytes), true, "the workspace");
+    qb_span_add(&l, x->data, xbytes, false, "X");
+    qb_span_add(&l, x->scales, mul_sat(sx, 4), false, "X scales");
+    qb_span_add(&l, x->zeros, mul_sat(a->m, 4), false, "X zeros");
+    qb_span_add(&l, a->bias, mul_sat(a->n, (int64_t)qb_dtype_size(a->y_dtype)), false, "bias");
+    qb_weight_spans(&l, a->w, false, false);
+    return qb_check_spans(h, &l);
 }
 
 qblas_status_t qb_check_qact(qblas_handle_t h, const qb_qact_args *a)
@@ -258,11 +315,19 @@ qblas_status_t qb_check_qact(qblas_handle_t h, const qb_qact_args *a)
     if (!a->x || !a->q || !a->scales) return INVALID("x, q or scales is NULL");
     if (!qb_aligned(a->x, a->x_dtype) || ((uintptr_t)a->scales % 4) || (a->zeros && ((uintptr_t)a->zeros % 4)))
         return INVALID("misaligned pointer");
-    int64_t bytes;
+    int64_t xbytes, qbytes;
     if (a->ldx < a->k || a->ldq < a->k) return INVALID("leading dimension < k");
-    if (!qb_span_bytes(a->x_dtype, a->m, a->k, a->ldx, &bytes) || !qb_span_bytes(a->q_dtype, a->m, a->k, a->ldq, &bytes))
+    if (!qb_span_bytes(a->x_dtype, a->m, a->k, a->ldx, &xbytes) || !qb_span_bytes(a->q_dtype, a->m, a->k, a->ldq, &qbytes))
         return INVALID("size overflows");
-    return QBLAS_STATUS_SUCCESS;
+    /* the codes, scales and zero points against x and each other (a static scale is read, not written) */
+    bool tensor = a->mode == QBLAS_SCALE_PER_TENSOR;
+    int64_t ns = tensor ? 1 : a->mode == QBLAS_SCALE_PER_ROW ? a->m : mul_sat(a->m, qb_cdiv(a->k, 128));
+    qb_spans l = {0};
+    qb_span_add(&l, a->q, qbytes, true, "the codes");
+    qb_span_add(&l, a->scales, mul_sat(ns, 4), !tensor, "the scales");
+    qb_span_add(&l, a->zeros, mul_sat(a->m, 4), true, "the zero points");
+    qb_span_add(&l, a->x, xbytes, false, "x");
+    return qb_check_spans(h, &l);
 }
 
 qblas_status_t qb_check_kv(qblas_handle_t h, const qblas_kv_cache_t *kv)
@@ -309,7 +374,22 @@ qblas_status_t qb_check_kv(qblas_handle_t h, const qblas_kv_cache_t *kv)
     return QBLAS_STATUS_SUCCESS;
 }
 
-qblas_status_t qb_check_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p)
+/* The ranges of a valid cache: K and V, their scales and zero points. */
+static void kv_spans(qb_spans *l, const qblas_kv_cache_t *kv, bool cache_out, bool params_out)
+{
+    int64_t rows = (int64_t)kv->num_pages * kv->page_size * kv->num_kv_heads, bytes;
+    qb_row_bytes(kv->dtype, rows * kv->head_dim, &bytes); /* checked by qb_check_kv */
+    int64_t ns = kv->scale_mode == QBLAS_SCALE_PER_TENSOR ? 1 : kv->scale_mode == QBLAS_SCALE_PER_HEAD ? kv->num_kv_heads : rows;
+    qb_span_add(l, kv->k, bytes, cache_out, "the K cache");
+    qb_span_add(l, kv->v, bytes, cache_out, "the V cache");
+    qb_span_add(l, kv->k_scale, 4 * ns, params_out, "the K scales");
+    qb_span_add(l, kv->v_scale, 4 * ns, params_out, "the V scales");
+    qb_span_add(l, kv->k_zero, 4 * rows, params_out, "the K zeros");
+    qb_span_add(l, kv->v_zero, 4 * rows, params_out, "the V zeros");
+}
+
+qblas_status_t qb_check_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p,
+                                  const void *ws, size_t ws_bytes)
 {
     qblas_status_t st = qb_check_kv(h, kv);
     if (st) return st;
@@ -334,11 +414,21 @@ qblas_status_t qb_check_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, 
     if (!qb_aligned(p->q, p->q_dtype) || !qb_aligned(p->o, p->q_dtype) || ((uintptr_t)p->lse % 4) ||
         ((uintptr_t)p->seq_lens % 4) || ((uintptr_t)p->block_tables % 4) || ((uintptr_t)p->qo_indptr % 4))
         return INVALID("attention pointer misaligned");
-    int64_t elems;
-    if (!qb_mul(p->num_q_tokens, p->num_q_heads, &elems) || !qb_mul(elems, kv->head_dim, &elems) ||
-        !qb_mul(elems, 2, &elems))
+    int64_t elems, qbytes;
+    if (!qb_mul(p->num_q_tokens, p->num_q_heads, &elems) || !qb_mul(elems, kv->head_dim, &qbytes) ||
+        !qb_mul(qbytes, 2, &qbytes))
         return INVALID("query size overflows");
-    return QBLAS_STATUS_SUCCESS;
+    /* O, lse and the workspace against everything else the call touches */
+    qb_spans l = {0};
+    qb_span_add(&l, p->o, qbytes, true, "O");
+    qb_span_add(&l, p->lse, 4 * elems, true, "lse");
+    qb_span_add(&l, ws, ws_span(ws_bytes), true, "the workspace");
+    qb_span_add(&l, p->q, qbytes, false, "Q");
+    kv_spans(&l, kv, false, false);
+    qb_span_add(&l, p->seq_lens, 4 * (int64_t)p->num_seqs, false, "seq_lens");
+    qb_span_add(&l, p->block_tables, mul_sat((int64_t)p->num_seqs * p->block_table_stride, 4), false, "block_tables");
+    qb_span_add(&l, p->qo_indptr, 4 * ((int64_t)p->num_seqs + 1), false, "qo_indptr");
+    return qb_check_spans(h, &l);
 }
 
 qblas_status_t qb_check_append(qblas_handle_t h, const qblas_kv_cache_t *kv, const qb_append_args *a)
@@ -350,9 +440,15 @@ qblas_status_t qb_check_append(qblas_handle_t h, const qblas_kv_cache_t *kv, con
     if (!a->k_new || !a->v_new || !a->slot_mapping) return INVALID("k_new, v_new or slot_mapping is NULL");
     if (!qb_aligned(a->k_new, a->src_dtype) || !qb_aligned(a->v_new, a->src_dtype) || ((uintptr_t)a->slot_mapping % 8))
         return INVALID("append pointer misaligned");
-    int64_t elems;
+    int64_t elems, bytes;
     if (!qb_mul(a->num_tokens, kv->num_kv_heads, &elems) || !qb_mul(elems, kv->head_dim, &elems) ||
-        !qb_mul(elems, 4, &elems))
+        !qb_mul(elems, 4, &bytes))
         return INVALID("append size overflows");
-    return QBLAS_STATUS_SUCCESS;
+    /* the cache (and the int8/int4 scales and zeros it writes) against the new rows and slots */
+    qb_spans l = {0};
+    kv_spans(&l, kv, true, kv->dtype == QBLAS_DTYPE_I8 || kv->dtype == QBLAS_DTYPE_U4);
+    qb_span_add(&l, a->k_new, elems * (int64_t)qb_dtype_size(a->src_dtype), false, "k_new");
+    qb_span_add(&l, a->v_new, elems * (int64_t)qb_dtype_size(a->src_dtype), false, "v_new");
+    qb_span_add(&l, a->slot_mapping, 8 * a->num_tokens, false, "slot_mapping");
+    return qb_check_spans(h, &l);
 }

@@ -118,6 +118,16 @@ static qblas_status_t import(qb_ckpt *c, int32_t group_size, const void *scales,
         if ((st = qb_check_weight(NULL, &w, &sz))) return st;
     }
     if ((st = qb_check_weight_ptrs(NULL, &w))) return st; /* the output buffers: present and aligned */
+    /* outputs (and *out, written last) against the checkpoint tensors */
+    const int64_t words = c->awq ? c->k * (c->n / 8) : (c->k / 8) * c->n; /* qweight; <= data bytes / 4 */
+    qb_spans l = {0};
+    qb_weight_spans(&l, &w, true, true);
+    qb_span_add(&l, out, sizeof *out, true, "the output descriptor");
+    qb_span_add(&l, c->qweight, 4 * words, false, "qweight");
+    qb_span_add(&l, c->qzeros, 4 * (c->G * (c->n / 8)), false, "qzeros");
+    qb_span_add(&l, scales, (int64_t)sz.scales, false, "scales");
+    qb_span_add(&l, c->g_idx, 4 * c->k, false, "g_idx");
+    if ((st = qb_check_spans(NULL, &l))) return st;
     if (!w.zeros && (st = check_symmetric(c))) return st;
     write_weight(c, scales, &sz, &w);
     *out = w;

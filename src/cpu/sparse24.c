@@ -137,13 +137,21 @@ static qblas_status_t check_matrix(const void *p, qblas_dtype_t t, int64_t rows,
     return QBLAS_STATUS_SUCCESS;
 }
 
-/* values [n][k/2] of t and meta u8 [n][ceil(k/8)], both contiguous */
-static qblas_status_t check_packed(int64_t n, int64_t k, qblas_dtype_t t, const void *values, const void *meta)
+/* values [n][k/2] of t and meta u8 [n][ceil(k/8)], both contiguous; the
+ * dense matrix (dense_bytes) is the other side of the call: neither packed
+ * tensor may overlap it or the other (out: the packed ones are written) */
+static qblas_status_t check_packed(int64_t n, int64_t k, qblas_dtype_t t, const void *values, const void *meta,
+                                   const void *dense, int64_t dense_bytes, bool out)
 {
-    int64_t bytes;
-    qblas_status_t st = check_matrix(values, t, n, k / 2, k / 2, "values", &bytes);
-    if (st) return st;
-    return check_matrix(meta, QBLAS_DTYPE_U8, n, meta_row_bytes(k), meta_row_bytes(k), "meta", &bytes);
+    int64_t vbytes, mbytes;
+    qblas_status_t st = check_matrix(values, t, n, k / 2, k / 2, "values", &vbytes);
+    if (st || (st = check_matrix(meta, QBLAS_DTYPE_U8, n, meta_row_bytes(k), meta_row_bytes(k), "meta", &mbytes)))
+        return st;
+    qb_spans l = {0};
+    qb_span_add(&l, values, vbytes, out, "values");
+    qb_span_add(&l, meta, mbytes, out, "meta");
+    qb_span_add(&l, dense, dense_bytes, !out, "the dense matrix");
+    return qb_check_spans(NULL, &l);
 }
 
 qblas_status_t qblas_sparse24_compress(int64_t n, int64_t k, qblas_dtype_t t, const void *dense, int64_t ld,
@@ -152,7 +160,7 @@ qblas_status_t qblas_sparse24_compress(int64_t n, int64_t k, qblas_dtype_t t, co
     int64_t bytes, r, j;
     qblas_status_t st;
     if ((st = check_shape(n, k, t, false)) || (st = check_matrix(dense, t, n, k, ld, "dense", &bytes)) ||
-        (st = check_packed(n, k, t, values, meta)))
+        (st = check_packed(n, k, t, values, meta, dense, bytes, true)))
         return st;
     /* the whole matrix is checked before the first byte is written */
     if (find_dense_violation(n, k, t, dense, ld, &r, &j))
@@ -170,8 +178,8 @@ qblas_status_t qblas_sparse24_decompress(int64_t n, int64_t k, qblas_dtype_t t, 
 {
     int64_t bytes, r, j;
     qblas_status_t st;
-    if ((st = check_shape(n, k, t, false)) || (st = check_packed(n, k, t, values, meta)) ||
-        (st = check_matrix(dense, t, n, k, ld, "dense", &bytes)))
+    if ((st = check_shape(n, k, t, false)) || (st = check_matrix(dense, t, n, k, ld, "dense", &bytes)) ||
+        (st = check_packed(n, k, t, values, meta, dense, bytes, false)))
         return st;
     if (find_meta_violation(n, k, meta, &r, &j))
         return INVALID("2:4 decompress: row %lld group %lld has a meta field with i0 >= i1", LL(r), LL(j));
@@ -212,12 +220,6 @@ static void prune_group(qblas_dtype_t t, size_t es, const uint8_t *src, uint8_t 
     }
 }
 
-static bool spans_overlap(const void *a, int64_t abytes, const void *b, int64_t bbytes)
-{
-    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
-    return pa < pb + (uintptr_t)bbytes && pb < pa + (uintptr_t)abytes;
-}
-
 qblas_status_t qblas_sparse24_prune(int64_t n, int64_t k, qblas_dtype_t t, const void *src, int64_t ld_src, void *dst,
                                     int64_t ld_dst)
 {
@@ -227,7 +229,7 @@ qblas_status_t qblas_sparse24_prune(int64_t n, int64_t k, qblas_dtype_t t, const
         (st = check_matrix(dst, t, n, k, ld_dst, "dst", &dbytes)))
         return st;
     /* in place is fine (each group is read before it is written); any other overlap is not */
-    if (spans_overlap(src, sbytes, dst, dbytes) && !(src == dst && ld_src == ld_dst))
+    if (qb_overlap(src, sbytes, dst, dbytes) && !(src == dst && ld_src == ld_dst))
         return INVALID("2:4 prune: src and dst overlap without being the same matrix");
     size_t es = qb_dtype_size(t);
     for (int64_t r = 0; r < n; r++)

@@ -51,6 +51,12 @@ qblas_status_t qblas_quantize_weight(int64_t n, int64_t k, qblas_dtype_t src_dty
     int64_t bytes;
     if (ld < k || !qb_span_bytes(src_dtype, n, k, ld, &bytes) || !qb_aligned(src, src_dtype))
         return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "src ld=%lld, size or alignment bad", (long long)ld);
+    /* the outputs against the source (read in place) and the descriptor they are read from */
+    qb_spans l = {0};
+    qb_weight_spans(&l, out, true, false);
+    qb_span_add(&l, src, bytes, false, "src");
+    qb_span_add(&l, out, sizeof *out, false, "the weight descriptor");
+    if ((st = qb_check_spans(NULL, &l))) return st;
     if (src_dtype == QBLAS_DTYPE_F32) {
         /* read in place: a copy would cost another 4 bytes a weight (256 MiB for 8192 x 8192) */
         st = quantizers[out->format](src, ld, out);
@@ -82,6 +88,10 @@ qblas_status_t qblas_dequantize_weight(const qblas_weight_t *w, qblas_dtype_t ds
     int64_t bytes;
     if (ld < w->k || !qb_span_bytes(dst_dtype, w->n, w->k, ld, &bytes) || !qb_aligned(dst, dst_dtype))
         return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "dst ld=%lld, size or alignment bad", (long long)ld);
+    qb_spans l = {0};
+    qb_span_add(&l, dst, bytes, true, "dst");
+    qb_weight_spans(&l, w, false, false);
+    if ((st = qb_check_spans(NULL, &l))) return st;
     if (!qb_mul(w->k, sizeof(float), &bytes)) /* dst's checks bound k in its dtype, not in f32 */
         return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "an f32 row of k=%lld overflows", (long long)w->k);
     float *row = malloc((size_t)bytes);

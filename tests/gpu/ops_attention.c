@@ -639,6 +639,10 @@ static void bad_inputs(qblas_handle_t gh)
     k2 = kv;
     k2.num_kv_heads = 2;
     EXPECT_STATUS(qblas_attention(gh, &k2, &a2, NULL, 0, NULL), QBLAS_STATUS_INVALID_VALUE);
+    /* O over Q (device address ranges compared by the core): refused */
+    a2 = ap;
+    a2.o = q;
+    EXPECT_STATUS(qblas_attention(gh, &kv, &a2, NULL, 0, NULL), QBLAS_STATUS_INVALID_VALUE);
     /* an unknown cache dtype is named as such, not as a size overflow (core: enums before sizes) */
     k2 = kv;
     k2.dtype = (qblas_dtype_t)99;
@@ -676,7 +680,7 @@ static void bad_inputs(qblas_handle_t gh)
     expect_untouched(cv, cb + 2 * GUARD, "v cache");
     cudaFree(k), cudaFree(v), cudaFree(q), cudaFree(bt), cudaFree(lens), cudaFree(o), cudaFree(lse);
     cudaFree(ck), cudaFree(cv), cudaFree(map);
-    case_end("attention/append bad inputs (unknown kv dtype included) -> status, nothing written", kernel);
+    case_end("attention/append bad inputs (O over Q, unknown kv dtype included) -> status, nothing written", kernel);
 }
 
 void qbg_attention(qblas_handle_t gh, qblas_handle_t cpu)

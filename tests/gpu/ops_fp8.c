@@ -282,10 +282,18 @@ static void fp8_error_cases(qblas_handle_t gh)
     qblas_weight_t wh = r.wd;
     wh.k = xh.ld = (int64_t)1 << 57;
     EXPECT_STATUS(qblas_gemm_query(gh, m, n, wh.k, &xh, &wh, QBLAS_DTYPE_F16, &info), QBLAS_STATUS_NOT_SUPPORTED);
+    /* Y over X and W (one device buffer here): refused by address range, the buffer left as it was */
+    const size_t bytes = (size_t)(n * k) + 64;
+    EXPECT_STATUS(qblas_gemm(gh, m, n, k, &r.xa, &r.wd, NULL, QBLAS_DTYPE_F16, r.buf + 16, n, NULL, 0, NULL),
+                  QBLAS_STATUS_INVALID_VALUE);
+    uint8_t *back = xmalloc(bytes);
+    CUDA_OK(cudaMemcpy(back, r.buf, bytes, cudaMemcpyDeviceToHost));
+    expect(memcmp(back, r.hb, bytes) == 0, "a refused GEMM wrote over its inputs");
+    free(back);
     /* no CUDA packed layout */
     size_t pbytes = 0;
     EXPECT_STATUS(qblas_prepack_size(gh, &r.wd, &pbytes), QBLAS_STATUS_NOT_SUPPORTED);
-    refusal_end(&r, "fp8: e4m3fnuz / k % 16 / ldx / X and W alignment / k = 2^57 / prepack");
+    refusal_end(&r, "fp8: e4m3fnuz / k % 16 / ldx / X and W alignment / k = 2^57 / Y over X / prepack");
 }
 
 /* sm_80-class devices have no fp8 tensor cores: every FP8 GEMM is refused. */
