@@ -6,7 +6,9 @@
  * loudly. Tolerances: none; every comparison here is exact (text, integers,
  * and times that are multiples of 0.001 us, which the file stores exactly
  * as <us>.<3 digits> and the parser turns back into the same double). */
-#define _POSIX_C_SOURCE 200809L /* mkstemp, setenv */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, mkdtemp, setenv */
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "qb_test.h"
@@ -553,6 +555,50 @@ START_TEST(file_and_environment)
 }
 END_TEST
 
+/* Error texts keep the reason when the path is long: a file ~420 bytes deep
+ * (texts are cut at 255 bytes) that does not parse, loaded directly and
+ * through $QBLAS_TUNING_FILE, and one that does not exist. Before, the path
+ * came first and the reason was cut off entirely. */
+START_TEST(long_path_keeps_reason)
+{
+    char dir[512] = "/tmp/qblas_long_XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char sub1[512], sub2[512], path[600], missing[600];
+    snprintf(sub1, sizeof sub1, "%s/%0200d", dir, 1);
+    snprintf(sub2, sizeof sub2, "%s/%0190d", sub1, 2);
+    ck_assert(mkdir(sub1, 0700) == 0 && mkdir(sub2, 0700) == 0);
+    snprintf(path, sizeof path, "%s/tuning.txt", sub2);
+    snprintf(missing, sizeof missing, "%s/missing.txt", sub2);
+    ck_assert(strlen(path) > 400);
+    size_t bad_len;
+    char *bad = mutate("end 3\n", "end 2\n", 6, &bad_len);
+    FILE *f = fopen(path, "wb");
+    ck_assert(f && fwrite(bad, 1, bad_len, f) == bad_len && fclose(f) == 0);
+
+    /* the reason, as the parser gives it for the same bytes */
+    qblas_handle_t h = qbt_cpu();
+    QBT_STATUS(qblas_tuning_load_buffer(h, bad, bad_len), QBLAS_STATUS_INVALID_VALUE);
+    char why[256];
+    snprintf(why, sizeof why, "%s", qblas_last_error(h));
+    ck_assert(strlen(why) > 0 && strlen(why) < 150);
+    QBT_STATUS(qblas_tuning_load_file(h, path), QBLAS_STATUS_INVALID_VALUE);
+    ck_assert_msg(strstr(qblas_last_error(h), why) != NULL, "'%s' lost the reason '%s'", qblas_last_error(h), why);
+    QBT_STATUS(qblas_tuning_load_file(h, missing), QBLAS_STATUS_INVALID_VALUE);
+    ck_assert_msg(strstr(qblas_last_error(h), strerror(ENOENT)) != NULL, "'%s' lost the reason", qblas_last_error(h));
+    QBT_OK(qblas_destroy(h));
+
+    qblas_handle_t e = NULL;
+    ck_assert(setenv("QBLAS_TUNING_FILE", path, 1) == 0);
+    QBT_STATUS(qblas_create(&e, QBLAS_BACKEND_CPU, 0), QBLAS_STATUS_INVALID_VALUE);
+    ck_assert_msg(strstr(qblas_last_error(NULL), why) != NULL && strstr(qblas_last_error(NULL), "QBLAS_TUNING_FILE"),
+                  "'%s' lost the reason '%s'", qblas_last_error(NULL), why);
+    unsetenv("QBLAS_TUNING_FILE");
+
+    unlink(path), rmdir(sub2), rmdir(sub1), rmdir(dir);
+    qbt_free(bad);
+}
+END_TEST
+
 Suite *qbt_suite(void)
 {
     Suite *s = suite_create("tuning");
@@ -567,6 +613,7 @@ Suite *qbt_suite(void)
     tcase_add_test(tc, writer_rejects_bad_fields);
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, file_and_environment);
+    tcase_add_test(tc, long_path_keeps_reason);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -525,11 +525,13 @@ qblas_status_t qblas_tuning_load_buffer(qblas_handle_t h, const void *buf, size_
     return QBLAS_STATUS_SUCCESS;
 }
 
-/* Read at most QBLAS_TUNING_MAX_BYTES + 1 bytes: one more says "too big". */
+/* Read at most QBLAS_TUNING_MAX_BYTES + 1 bytes: one more says "too big".
+ * Error texts are cut at QB_ERRMSG_MAX bytes: the reason goes first, the
+ * path (any length) last. */
 static qblas_status_t read_file(qblas_handle_t h, const char *path, char **buf, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "cannot open tuning file '%s': %s", path, strerror(errno));
+    if (!f) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "cannot open tuning file: %s: '%s'", strerror(errno), path);
     *buf = malloc((size_t)QBLAS_TUNING_MAX_BYTES + 1);
     if (!*buf) {
         fclose(f);
@@ -541,8 +543,8 @@ static qblas_status_t read_file(qblas_handle_t h, const char *path, char **buf, 
     if (err || *len > QBLAS_TUNING_MAX_BYTES) {
         free(*buf);
         *buf = NULL;
-        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "tuning file '%s': %s", path,
-                       err ? "read error" : "larger than the limit of 2 MiB");
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "tuning file %s: '%s'",
+                       err ? "read error" : "larger than the limit of 2 MiB", path);
     }
     return QBLAS_STATUS_SUCCESS;
 }
@@ -557,10 +559,10 @@ qblas_status_t qblas_tuning_load_file(qblas_handle_t h, const char *path)
     st = qblas_tuning_load_buffer(h, buf, len);
     free(buf);
     if (st) {
-        /* keep the loader's reason, name the file */
+        /* keep the loader's reason, then name the file (a long path is cut, not the reason) */
         char why[QB_ERRMSG_MAX];
         snprintf(why, sizeof why, "%s", h->last_error);
-        qb_fail(h, st, "%s: %s", path, why);
+        qb_fail(h, st, "%s (file '%s')", why, path);
     }
     return st;
 }
@@ -571,9 +573,10 @@ qblas_status_t qb_tuning_on_create(qblas_handle_t h)
     if (!path || !*path) return QBLAS_STATUS_SUCCESS;
     qblas_status_t st = qblas_tuning_load_file(h, path);
     if (st) {
+        /* a short prefix, then the reason (which ends with the path) */
         char why[QB_ERRMSG_MAX];
         snprintf(why, sizeof why, "%s", h->last_error);
-        qb_fail(h, st, "QBLAS_TUNING_FILE=%s", why);
+        qb_fail(h, st, "QBLAS_TUNING_FILE: %s", why);
     }
     return st;
 }
