@@ -599,6 +599,34 @@ START_TEST(long_path_keeps_reason)
 }
 END_TEST
 
+/* Only regular files are tuning files: a FIFO with no writer (opening it
+ * for reading would wait for one forever), a directory and a character
+ * device are refused at once, from qblas_tuning_load_file and through
+ * $QBLAS_TUNING_FILE. Before, the FIFO blocked qblas_create forever (this
+ * test case has a 10 s limit for that). */
+START_TEST(special_files_refused)
+{
+    char dir[64] = "/tmp/qblas_fifo_XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char fifo[96];
+    snprintf(fifo, sizeof fifo, "%s/tuning.fifo", dir);
+    ck_assert(mkfifo(fifo, 0600) == 0);
+    const char *paths[] = {fifo, dir, "/dev/null"};
+    qblas_handle_t h = qbt_cpu();
+    for (int i = 0; i < 3; i++) {
+        QBT_STATUS(qblas_tuning_load_file(h, paths[i]), QBLAS_STATUS_INVALID_VALUE);
+        ck_assert_msg(strstr(qblas_last_error(h), "regular file") != NULL, "%s: '%s'", paths[i], qblas_last_error(h));
+        qblas_handle_t e = NULL;
+        ck_assert(setenv("QBLAS_TUNING_FILE", paths[i], 1) == 0);
+        QBT_STATUS(qblas_create(&e, QBLAS_BACKEND_CPU, 0), QBLAS_STATUS_INVALID_VALUE);
+        ck_assert(e == NULL);
+    }
+    unsetenv("QBLAS_TUNING_FILE");
+    QBT_OK(qblas_destroy(h));
+    unlink(fifo), rmdir(dir);
+}
+END_TEST
+
 Suite *qbt_suite(void)
 {
     Suite *s = suite_create("tuning");
@@ -615,5 +643,9 @@ Suite *qbt_suite(void)
     tcase_add_test(tc, file_and_environment);
     tcase_add_test(tc, long_path_keeps_reason);
     suite_add_tcase(s, tc);
+    TCase *special = tcase_create("special_files");
+    tcase_set_timeout(special, 10); /* a blocking open must fail the test, not hang it */
+    tcase_add_test(special, special_files_refused);
+    suite_add_tcase(s, special);
     return s;
 }

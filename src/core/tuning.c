@@ -10,9 +10,12 @@
  * after every check passed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tuning.h"
 
@@ -525,13 +528,35 @@ qblas_status_t qblas_tuning_load_buffer(qblas_handle_t h, const void *buf, size_
     return QBLAS_STATUS_SUCCESS;
 }
 
+/* A regular file, opened for reading. The open does not block (a FIFO
+ * without a writer would wait forever: O_NONBLOCK, which changes nothing
+ * for the reads of a regular file), and what it opened is
+ * checked with fstat, so nothing can be swapped in between; FIFOs,
+ * devices and directories are refused. */
+static qblas_status_t open_regular(qblas_handle_t h, const char *path, FILE **f)
+{
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "cannot open tuning file: %s: '%s'", strerror(errno), path);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "a tuning file must be a regular file: '%s'", path);
+    }
+    if (!(*f = fdopen(fd, "rb"))) {
+        close(fd);
+        return qb_fail(h, QBLAS_STATUS_ALLOC_FAILED, "cannot open tuning file: %s: '%s'", strerror(errno), path);
+    }
+    return QBLAS_STATUS_SUCCESS;
+}
+
 /* Read at most QBLAS_TUNING_MAX_BYTES + 1 bytes: one more says "too big".
  * Error texts are cut at QB_ERRMSG_MAX bytes: the reason goes first, the
  * path (any length) last. */
 static qblas_status_t read_file(qblas_handle_t h, const char *path, char **buf, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "cannot open tuning file: %s: '%s'", strerror(errno), path);
+    FILE *f;
+    qblas_status_t st = open_regular(h, path, &f);
+    if (st) return st;
     *buf = malloc((size_t)QBLAS_TUNING_MAX_BYTES + 1);
     if (!*buf) {
         fclose(f);
