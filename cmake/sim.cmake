@@ -23,8 +23,12 @@ set(qb_sim_kernel_flags -x c++ -include cuda_runtime.h -ffp-contract=off -fno-st
 if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   list(APPEND qb_sim_kernel_flags -fsanitize-coverage=func,inline-8bit-counters,trace-loads,trace-stores)
   if(QBLAS_SANITIZE)
-    # locals stay on the fiber's stack, where the memory check expects them
-    list(APPEND qb_sim_kernel_flags -fsanitize-address-use-after-return=never)
+    # Kernels under ASan, UBSan's alignment check (the vector loads' types say
+    # what the hardware needs) and -O1: the rest of UBSan and debug info make
+    # the heavily unrolled kernels compile 5x slower for little. Locals stay
+    # on the fiber's stack, where the memory check expects them.
+    list(APPEND qb_sim_kernel_flags -O1 -g0 -fno-sanitize=undefined -fsanitize=alignment
+         -fsanitize-address-use-after-return=never)
   endif()
   set(QBLAS_SIM_MEMCHECK 1)
 else()
@@ -33,7 +37,34 @@ else()
 endif()
 set_source_files_properties(${QBLAS_CUDA_KERNEL_SRC} PROPERTIES LANGUAGE CXX COMPILE_OPTIONS "${qb_sim_kernel_flags}")
 
-target_sources(qblas PRIVATE ${QBLAS_CUDA_HOST_SRC} ${QBLAS_CUDA_KERNEL_SRC} ${QBLAS_SIM_SRC})
+# Each kernel's __launch_bounds__, as nvcc compiles them (.maxntid of the
+# PTX, compute_90a), so the simulator refuses what the driver refuses. nvcc
+# only emits PTX here (no ptxas): seconds per file. Without nvcc the table
+# is empty and the simulator says launch bounds are not checked.
+find_program(QBLAS_SIM_NVCC nvcc HINTS /usr/local/cuda/bin)
+set(qb_lb ${CMAKE_CURRENT_BINARY_DIR}/sim_launch_bounds.cc)
+set(qb_ptxs "")
+if(QBLAS_SIM_NVCC)
+  # the library's kernels and the simulator's own test kernels
+  file(GLOB qb_sim_test_cu CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/sim/*.cu)
+  file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/sim-ptx)
+  foreach(cu ${QBLAS_CUDA_KERNEL_SRC} ${qb_sim_test_cu})
+    get_filename_component(n ${cu} NAME_WE)
+    set(ptx ${CMAKE_CURRENT_BINARY_DIR}/sim-ptx/${n}.ptx)
+    add_custom_command(OUTPUT ${ptx}
+      COMMAND ${QBLAS_SIM_NVCC} -std=c++17 -O3 -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/src
+              -I${PROJECT_SOURCE_DIR}/tests --ptx
+              -arch=compute_90a ${cu} -o ${ptx}
+      DEPENDS ${cu} IMPLICIT_DEPENDS CXX ${cu}
+      COMMENT "nvcc --ptx ${n}.cu (the simulator's launch-bounds table)" VERBATIM)
+    list(APPEND qb_ptxs ${ptx})
+  endforeach()
+endif()
+add_custom_command(OUTPUT ${qb_lb}
+  COMMAND ${CMAKE_COMMAND} -DOUT=${qb_lb} "-DPTX=${qb_ptxs}" -P ${PROJECT_SOURCE_DIR}/cmake/sim_launch_bounds.cmake
+  DEPENDS ${qb_ptxs} ${PROJECT_SOURCE_DIR}/cmake/sim_launch_bounds.cmake VERBATIM)
+
+target_sources(qblas PRIVATE ${QBLAS_CUDA_HOST_SRC} ${QBLAS_CUDA_KERNEL_SRC} ${QBLAS_SIM_SRC} ${qb_lb})
 # the simulator's stand-ins for the toolkit headers come first, for the
 # library and for every program built on it (tests, bench, examples)
 target_include_directories(qblas BEFORE PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/src/sim/include>)

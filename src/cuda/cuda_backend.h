@@ -60,6 +60,8 @@ typedef struct qb_cuda_arch {
 } qb_cuda_arch;
 
 const qb_cuda_arch *qb_cuda_arch_for(int cc);
+/* Every GEMM configuration of cc's architecture, by family and reported name (cuda_registry.c). */
+int qb_cuda_catalog(int cc, void (*fn)(void *ctx, const char *family, const char *name), void *ctx);
 /* The first configuration for activations act that covers M and fits in smem_optin; NULL: none. */
 const qb_cuda_w4a16_cfg *qb_cuda_w4a16_pick(const qb_cuda_arch *arch, qblas_dtype_t act, int64_t m, int smem_optin);
 /* A configuration of this architecture by base name; NULL: unknown. */

@@ -241,3 +241,24 @@ size_t qb_cuda_int8_max_smem(const qb_cuda_arch *arch)
         if (qb_cuda_int8_smem(*c) > most) most = qb_cuda_int8_smem(*c);
     return most;
 }
+
+/* Every GEMM configuration the architecture of compute capability cc lists,
+ * by family and the name its kernels report (fp8: the base name; the
+ * reported one inserts the dtype pair after "fp8_"). The GPU harness checks
+ * that each ran (tests/gpu/gpu_harness.c). Returns how many; 0 for an
+ * unknown cc. */
+int qb_cuda_catalog(int cc, void (*fn)(void *ctx, const char *family, const char *name), void *ctx)
+{
+    const qb_cuda_arch *a = qb_cuda_arch_for(cc);
+    int n = 0;
+    if (!a) return 0;
+    for (const qb_cuda_w4a16_cfg *const *c = a->w4a16; *c; c++, n++) fn(ctx, "w4a16", (*c)->names[0][0]);
+    for (const qb_cuda_int8_cfg *const *c = a->int8; *c; c++, n++) fn(ctx, "int8", (*c)->name);
+    for (const qb_cuda_fp8_cfg *const *c = a->fp8; *c; c++, n++) fn(ctx, "fp8", (*c)->name);
+    for (const qb_cuda_w4a8_cfg *const *c = a->w4a8; *c; c++, n += 2) {
+        fn(ctx, "w4a8", (*c)->names[0][0]);
+        fn(ctx, "w4a8", (*c)->names[1][0]);
+    }
+    for (const qb_cuda_sparse24_cfg *const *c = a->sparse24; *c; c++, n++) fn(ctx, "sparse24", (*c)->name);
+    return n;
+}

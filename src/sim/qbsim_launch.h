@@ -9,12 +9,15 @@
  * parameter buffer); every simulated thread then calls the kernel with its
  * own copy. The launch is checked as the driver checks it (exec.cc) and
  * queued on the stream: it runs when the host synchronizes. The kernel's
- * name comes from the template argument, so reports name the instance. */
+ * name comes from the template argument (the mangled name of Launcher<F>
+ * holds the kernel's symbol), so reports name the instance and the runtime
+ * finds the kernel's __launch_bounds__ as nvcc compiled them. */
 #ifndef QBSIM_LAUNCH_H
 #define QBSIM_LAUNCH_H
 
 #include <memory>
 #include <tuple>
+#include <typeinfo>
 #include <utility>
 
 #include "cuda_runtime_api.h"
@@ -23,7 +26,7 @@ namespace qbsim {
 
 /* Check the configuration and queue the launch (runtime.cc); the error, if
  * any, becomes the thread's last error (cudaGetLastError), as a real launch. */
-void submit_launch(const void *fn, const char *pretty, dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+void submit_launch(const void *fn, const char *mangled, dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
                    std::shared_ptr<const void> args, size_t args_bytes, void (*entry)(const void *args));
 
 /* What every simulated thread runs: the kernel, called with copies of the
@@ -44,7 +47,7 @@ template <class... P, void (*F)(P...)> struct Launcher<F> {
         static_assert(sizeof...(A) == sizeof...(P), "kernel argument count");
         using Tuple = std::tuple<std::decay_t<P>...>;
         std::shared_ptr<const void> args = std::make_shared<const Tuple>(std::forward<A>(a)...);
-        submit_launch(reinterpret_cast<const void *>(F), __PRETTY_FUNCTION__, grid, block, smem, stream, args,
+        submit_launch(reinterpret_cast<const void *>(F), typeid(Launcher<F>).name(), grid, block, smem, stream, args,
                       sizeof(Tuple), &kernel_entry<F, Tuple>);
     }
 };

@@ -27,6 +27,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cxxabi.h>
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -204,22 +206,75 @@ Alloc *find_alloc(const void *p)
     return a < it->second.base + it->second.size ? &it->second : nullptr;
 }
 
-Kernel &kernel_for(const void *fn, const char *pretty)
+/* nvcc's record of every kernel's __launch_bounds__ (generated:
+ * cmake/sim_launch_bounds.cmake), by demangled signature. */
+struct LaunchBound {
+    const char *mangled;
+    int max_threads;
+};
+extern const LaunchBound kLaunchBounds[];
+extern const size_t kLaunchBoundsCount;
+
+namespace {
+std::string demangle(const char *m)
+{
+    int status = 0;
+    char *d = abi::__cxa_demangle(m, nullptr, nullptr, &status);
+    std::string r = status == 0 && d ? d : m;
+    free(d);
+    return r;
+}
+
+/* "void ns::kernel<args>(params)" or "ns::kernel(params)" -> "ns::kernel<args>":
+ * how the simulator's and nvcc's names of one kernel agree. */
+std::string kernel_name(std::string s)
+{
+    static const std::string anon = "(anonymous namespace)";
+    if (s.compare(0, 5, "void ") == 0) s.erase(0, 5);
+    int depth = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s.compare(i, anon.size(), anon) == 0) {
+            i += anon.size() - 1;
+            continue;
+        }
+        if (s[i] == '<') depth++;
+        if (s[i] == '>') depth--;
+        if (s[i] == '(' && depth == 0) return s.substr(0, i);
+    }
+    return s;
+}
+
+const std::map<std::string, int> &launch_bounds()
+{
+    static const std::map<std::string, int> table = [] {
+        std::map<std::string, int> t;
+        for (size_t i = 0; i < kLaunchBoundsCount; ++i)
+            t[kernel_name(demangle(kLaunchBounds[i].mangled))] = kLaunchBounds[i].max_threads;
+        return t;
+    }();
+    return table;
+}
+} // namespace
+
+Kernel &kernel_for(const void *fn, const char *mangled)
 {
     Kernel &k = st().kernels[fn];
     k.fn = fn;
-    if (k.name.empty() && pretty) {
-        /* "...Launcher<&ns::kernel<args>>::operator()..." -> "ns::kernel<args>" */
-        const char *p = strstr(pretty, "Launcher<");
-        std::string n = p ? p + 9 : pretty;
-        if (!n.empty() && n[0] == '&') n.erase(0, 1);
-        int depth = 0;
-        size_t i = 0;
-        for (; i < n.size(); ++i) {
-            if (n[i] == '<') depth++;
-            if (n[i] == '>' && depth-- == 0) break;
+    if (k.name.empty() && mangled) {
+        /* "qbsim::Launcher<&(void ns::kernel<args>(params))>" or "qbsim::Launcher<&ns::kernel>" */
+        std::string t = demangle(mangled);
+        const size_t a = t.find("Launcher<&");
+        if (a != std::string::npos && t.size() > a + 11) {
+            t = t.substr(a + 10, t.size() - a - 11); /* drop "Launcher<&" and the final '>' */
+            if (t.size() > 2 && t.front() == '(' && t.back() == ')' && t.compare(0, 21, "(anonymous namespace)") != 0)
+                t = t.substr(1, t.size() - 2);
         }
-        k.name = n.substr(0, i);
+        k.name = kernel_name(t);
+        auto it = launch_bounds().find(k.name);
+        k.max_threads = it != launch_bounds().end() ? it->second : -1;
+        if (k.max_threads < 0 && kLaunchBoundsCount > 0)
+            fprintf(stderr, "qbsim: no launch-bounds record for kernel %s (its threads per block are not checked)\n",
+                    k.name.c_str());
     }
     return k;
 }
@@ -264,14 +319,19 @@ bool device_range(const void *p, size_t n)
 
 namespace qbsim {
 
-void submit_launch(const void *fn, const char *pretty, dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+void submit_launch(const void *fn, const char *mangled, dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
                    std::shared_ptr<const void> args, size_t args_bytes, void (*entry)(const void *args))
 {
-    Kernel &k = kernel_for(fn, pretty);
+    Kernel &k = kernel_for(fn, mangled);
     const uint64_t threads = (uint64_t)block.x * block.y * block.z;
     if (!block.x || !block.y || !block.z || block.x > 1024 || block.y > 1024 || block.z > 64 || threads > 1024 ||
         !grid.x || !grid.y || !grid.z || grid.x > 0x7FFFFFFFu || grid.y > 65535 || grid.z > 65535) {
         ret(cudaErrorInvalidConfiguration);
+        return;
+    }
+    if (k.max_threads > 0 && threads > (uint64_t)k.max_threads) {
+        /* more threads than the kernel's __launch_bounds__: the driver refuses the launch */
+        ret(cudaErrorInvalidValue);
         return;
     }
     if (smem > (size_t)k.max_dyn_smem) {

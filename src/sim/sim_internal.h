@@ -75,10 +75,12 @@ void alloc_freed();               /* an allocation is gone: forget cached lookup
 /* ---- kernels and launches ---- */
 struct Kernel {
     const void *fn;
-    std::string name;
+    std::string name;             /* "qb::w4a16_mma_kernel<__half, 1, true>" */
     int max_dyn_smem = 48 * 1024; /* cudaFuncAttributeMaxDynamicSharedMemorySize */
+    int max_threads = 0;          /* its __launch_bounds__ as nvcc compiled it; 0: none; -1: unknown */
 };
-Kernel &kernel_for(const void *fn, const char *pretty);
+/* The kernel at fn; mangled: the name of Launcher<&kernel>'s type, or NULL. */
+Kernel &kernel_for(const void *fn, const char *mangled);
 
 struct Launch {
     Kernel *k;

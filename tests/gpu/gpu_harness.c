@@ -100,14 +100,14 @@ double gamma_n(double n, double u) { return n * u / (1.0 - n * u); }
 const char *dn(qblas_dtype_t t) { return qblas_dtype_name(t); }
 const qblas_dtype_t kY[3] = {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16, QBLAS_DTYPE_F32};
 
-static char *g_kernels[128];
+static char *g_kernels[1024];
 static int g_n_kernels;
 void note_kernel(const char *name)
 {
     if (!name || !*name) return;
     for (int i = 0; i < g_n_kernels; i++)
         if (strcmp(g_kernels[i], name) == 0) return;
-    if (g_n_kernels < 128) g_kernels[g_n_kernels++] = strdup(name);
+    if (g_n_kernels < 1024) g_kernels[g_n_kernels++] = strdup(name);
 }
 
 void *dalloc(size_t bytes)
@@ -444,6 +444,35 @@ void fp8_check(const f8shape *s, const double *xf, const double *wf, const float
 }
 
 
+/* ---------------------------------------------------------------- coverage */
+/* The CUDA backend's list of its GEMM configurations (src/cuda/cuda_registry.c). */
+int qb_cuda_catalog(int cc, void (*fn)(void *ctx, const char *family, const char *name), void *ctx);
+
+/* Did a kernel named `seen` run configuration `name` of `family`? int8 and
+ * 2:4 names are exact; the others may carry suffixes (_splitk, _f32dq,
+ * _block128), and fp8 names carry the dtype pair after "fp8_". */
+static bool covers(const char *family, const char *name, const char *seen)
+{
+    char buf[QBLAS_KERNEL_NAME_MAX];
+    if (strcmp(family, "fp8") == 0 && strncmp(seen, "fp8_", 4) == 0 && strchr(seen + 4, '_')) {
+        snprintf(buf, sizeof buf, "fp8_%s", strchr(seen + 4, '_') + 1); /* drop "e4m3xe5m2_" */
+        seen = buf;
+    }
+    if (strcmp(family, "int8") == 0 || strcmp(family, "sparse24") == 0) return strcmp(seen, name) == 0;
+    const size_t n = strlen(name);
+    return strncmp(seen, name, n) == 0 && (seen[n] == '\0' || seen[n] == '_');
+}
+
+static int g_uncovered;
+static void check_covered(void *ctx, const char *family, const char *name)
+{
+    (void)ctx;
+    for (int i = 0; i < g_n_kernels; i++)
+        if (covers(family, name, g_kernels[i])) return;
+    printf("  NOT RUN: %s kernel %s\n", family, name);
+    g_uncovered++;
+}
+
 /* ---------------------------------------------------------------- main */
 static qblas_handle_t g_gh, g_cpu;
 
@@ -464,8 +493,11 @@ QBG_GROUPS(QBG_TEST)
 
 int main(int argc, char **argv)
 {
-    const char *env = getenv("QBLAS_TEST_SEED"), *quick = getenv("QBLAS_GPU_QUICK");
-    g_quick = (quick && *quick && strcmp(quick, "0") != 0) || (argc > 1 && strcmp(argv[1], "--quick") == 0);
+    const char *env = getenv("QBLAS_TEST_SEED"), *quick = getenv("QBLAS_GPU_QUICK"), *sim = getenv("QBLAS_GPU_SIM");
+    /* the simulated device (QBLAS_GPU_SIM=1, set by ctest's sim tests) runs the quick list: every
+     * kernel configuration, tile edge, split-K and pipeline path at small shapes */
+    g_quick = (quick && *quick && strcmp(quick, "0") != 0) || (sim && *sim && strcmp(sim, "0") != 0) ||
+              (argc > 1 && strcmp(argv[1], "--quick") == 0);
     g_seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
     g_rng_state = g_seed;
     printf("seed %llu (set QBLAS_TEST_SEED to repeat)%s\n", (unsigned long long)g_seed, g_quick ? ", quick list" : "");
@@ -503,8 +535,15 @@ int main(int argc, char **argv)
 
     qblas_destroy(g_gh);
     qblas_destroy(g_cpu);
-    printf("kernels seen:");
+    printf("kernels seen on %s:", prop.name);
     for (int i = 0; i < g_n_kernels; i++) printf(" %s", g_kernels[i]);
-    printf("\n%d cases passed, %d failed\n", g_pass, g_fail);
-    return failed || g_fail ? 1 : 0;
+    printf("\n");
+    /* a run of every group must have run every GEMM configuration of the device's architecture */
+    const char *only = getenv("CK_RUN_CASE");
+    if (!only || !*only) {
+        const int listed = qb_cuda_catalog(prop.major * 10 + prop.minor, check_covered, NULL);
+        printf("registry coverage: %d of %d GEMM configurations ran\n", listed - g_uncovered, listed);
+    }
+    printf("%d cases passed, %d failed\n", g_pass, g_fail);
+    return failed || g_fail || g_uncovered ? 1 : 0;
 }

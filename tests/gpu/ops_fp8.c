@@ -127,12 +127,14 @@ static void fp8_case(qblas_handle_t gh, qblas_handle_t cpu, const f8shape *s)
 
 static void fp8_cases(qblas_handle_t gh, qblas_handle_t cpu)
 {
-    static const int64_t full_m[] = {1, 7, 16, 33, 64, 100, 256, 1000}, quick_m[] = {1, 33, 100, 256};
+    /* quick: each configuration of sm_89 (m16, m64 up to 256, m128) and sm_90a (mma m16, m64 up to 64, wgmma
+     * m64 up to 256, m128) */
+    static const int64_t full_m[] = {1, 7, 16, 33, 64, 100, 256, 1000}, quick_m[] = {1, 33, 100, 256, 300};
     static const int64_t ns[] = {1, 7, 128, 200, 513, 33, 256};
     static const int64_t ks[] = {16, 112, 128, 144, 4112, 640, 272, 48, 1040};
     static const qblas_dtype_t f8[2] = {QBLAS_DTYPE_E4M3, QBLAS_DTYPE_E5M2};
     const int64_t *ms = g_quick ? quick_m : full_m;
-    const int nm = g_quick ? 4 : 8, per_m = g_quick ? 5 : 10;
+    const int nm = g_quick ? 5 : 8, per_m = g_quick ? 5 : 10;
     const int64_t limit = g_quick ? 2000000 : 24000000;
     printf("FP8 GEMMs vs the oracle and the definition (exact data bit for bit, wide data within tolerance):\n");
     int seq = 0;

@@ -93,11 +93,12 @@ static void int8_case(qblas_handle_t gh, qblas_handle_t cpu, const i8shape *s)
 
 static void int8_cases(qblas_handle_t gh, qblas_handle_t cpu)
 {
-    static const int64_t full_m[] = {1, 3, 16, 17, 100, 256, 1000}, quick_m[] = {1, 17, 100};
+    /* quick: one M per configuration (m16, m32, m64, and sm_90a's m128 beyond 256) */
+    static const int64_t full_m[] = {1, 3, 16, 17, 100, 256, 1000}, quick_m[] = {1, 17, 100, 300};
     static const int64_t ns[] = {1, 7, 128, 200, 513, 33, 256};
     static const int64_t ks[] = {16, 48, 64, 80, 1040, 4096, 208};
     const int64_t *ms = g_quick ? quick_m : full_m;
-    const int nm = g_quick ? 3 : 7, per_m = g_quick ? 4 : 8;
+    const int nm = g_quick ? 4 : 7, per_m = g_quick ? 4 : 8;
     const int64_t limit = g_quick ? 2000000 : 16000000;
     printf("W8A8 INT8 GEMMs vs the oracle and the definition (bit for bit):\n");
     int seq = 0;

@@ -294,7 +294,8 @@ static void sp8_cases(qblas_handle_t gh, qblas_handle_t cpu)
     static const int64_t ks[] = {4, 132, 128, 260, 1028, 4096, 12};
     static const qblas_dtype_t f8[2] = {QBLAS_DTYPE_E4M3, QBLAS_DTYPE_E5M2};
     const int64_t *ms = g_quick ? quick_m : full_m;
-    const int nm = g_quick ? 2 : 7, per_m = g_quick ? 4 : 8;
+    /* quick: 10 cases per M give both weight dtypes every scale mode (m16 and m32 configurations) */
+    const int nm = g_quick ? 2 : 7, per_m = g_quick ? 10 : 8;
     const int64_t limit = g_quick ? 2000000 : 16000000;
     if (!fp8_device()) {
         printf("2:4 fp8: sm_80-class device, checking NOT_SUPPORTED only\n");
@@ -307,7 +308,7 @@ static void sp8_cases(qblas_handle_t gh, qblas_handle_t cpu)
             f8shape s = {.m = ms[mi], .n = ns[(seq + mi) % 7], .k = ks[seq % 7]};
             while (s.m * s.n * s.k > limit && s.n > 1) s.n = (s.n + 1) / 2;
             while (s.m * s.n * s.k > limit && s.k > 4) s.k = (s.k / 8) * 4;
-            s.xt = f8[seq % 2], s.wt = f8[(seq / 2) % 2];
+            s.xt = f8[seq % 2], s.wt = f8[(seq / 5) % 2];
             s.mode = seq % 5;
             s.exact = seq % 3 == 0;
             s.nan = seq % 7 == 3;
@@ -321,12 +322,13 @@ static void sp8_cases(qblas_handle_t gh, qblas_handle_t cpu)
 
 static void sp_cases(qblas_handle_t gh, qblas_handle_t cpu)
 {
-    static const int64_t full_m[] = {1, 7, 16, 33, 100, 256, 1000}, quick_m[] = {1, 33, 100};
+    /* quick: one M per configuration (m16, m32, m128) */
+    static const int64_t full_m[] = {1, 7, 16, 20, 33, 100, 256, 1000}, quick_m[] = {1, 20, 100};
     static const int64_t ns[] = {1, 20, 128, 130, 300, 64, 257};
     static const int64_t ks[] = {4, 12, 64, 100, 132, 1028, 4096}; /* off every stage size but 64 and 4096 */
     static const qblas_dtype_t wts[3] = {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16, QBLAS_DTYPE_I8};
     const int64_t *ms = g_quick ? quick_m : full_m;
-    const int nm = g_quick ? 3 : 7, per_m = g_quick ? 3 : 9;
+    const int nm = g_quick ? 3 : 8, per_m = g_quick ? 3 : 9;
     const int64_t limit = g_quick ? 2000000 : 16000000;
     printf("2:4 sparse GEMMs (f16/bf16 within the derived tolerance, i8 bit for bit):\n");
     int seq = 0;

@@ -191,12 +191,13 @@ static void w4a8_case(qblas_handle_t gh, qblas_handle_t cpu, const w8shape *s)
 
 static void w4a8_cases(qblas_handle_t gh, qblas_handle_t cpu)
 {
-    static const int64_t full_m[] = {1, 3, 16, 17, 64, 100, 256, 1000}, quick_m[] = {1, 17, 100};
+    /* quick: one M per configuration (m16, m32, m64 up to 256, m128 beyond) */
+    static const int64_t full_m[] = {1, 3, 16, 17, 64, 100, 256, 1000}, quick_m[] = {1, 17, 100, 300};
     static const int64_t ns[] = {1, 7, 128, 200, 513, 33, 256};
     static const int64_t kg[] = {128, 256, 1024, 384, 4096, 640, 2048};  /* g128: multiples of 128 */
     static const int64_t kc[] = {2, 64, 100, 1040, 4094, 18, 130, 4096}; /* per-channel: any even k */
     const int64_t *ms = g_quick ? quick_m : full_m;
-    const int nm = g_quick ? 3 : 8, per_m = g_quick ? 4 : 8;
+    const int nm = g_quick ? 4 : 8, per_m = g_quick ? 4 : 8;
     const int64_t limit = g_quick ? 2000000 : 12000000;
     printf("W4A8 GEMMs vs the oracle and the definition (bit for bit):\n");
     int seq = 0;

@@ -74,8 +74,8 @@ __global__ void smem_overrun(int *y)
 /* reads shared memory nobody wrote: the poison */
 __global__ void smem_uninit(float *y)
 {
-    QB_DYNAMIC_SMEM(float, s, 16);
-    y[threadIdx.x] = s[threadIdx.x];
+    QB_DYNAMIC_SMEM(float, sf, 16); /* (nvcc: one name per element type for extern __shared__) */
+    y[threadIdx.x] = sf[threadIdx.x];
 }
 
 /* lane 0 waits at __syncwarp for lanes that wait at __syncthreads for it */
@@ -98,12 +98,15 @@ __global__ void static_smem(int *y)
     y[threadIdx.x] = a[63 - threadIdx.x];
 }
 
+/* may be launched with at most 64 threads per block */
+__global__ void __launch_bounds__(64) bounded(int *y) { y[threadIdx.x] = 1; }
+
 __global__ void big_smem(int *y)
 {
-    QB_DYNAMIC_SMEM(uint8_t, s, 16);
-    s[threadIdx.x] = 7;
+    QB_DYNAMIC_SMEM(uint8_t, sb, 16);
+    sb[threadIdx.x] = 7;
     __syncthreads();
-    y[threadIdx.x] = s[threadIdx.x];
+    y[threadIdx.x] = sb[threadIdx.x];
 }
 
 /* ---- helpers ---- */
@@ -199,6 +202,16 @@ START_TEST(driver_limits)
     ck_assert_int_eq(cudaGetLastError(), cudaErrorInvalidConfiguration);
     QB_LAUNCH(dim3(1, 65536), 32, 0, 0, write_all)(y, 2048);
     ck_assert_int_eq(cudaGetLastError(), cudaErrorInvalidConfiguration);
+    /* more threads than __launch_bounds__ (as nvcc recorded them; the table exists when nvcc was found) */
+    QB_LAUNCH(1, 64, 0, 0, bounded)(y);
+    ck_assert_int_eq(cudaGetLastError(), cudaSuccess);
+    QB_LAUNCH(1, 128, 0, 0, bounded)(y);
+#ifdef QBLAS_SIM_HAVE_LAUNCH_BOUNDS
+    ck_assert_int_eq(cudaGetLastError(), cudaErrorInvalidValue);
+#else
+    (void)cudaGetLastError();
+#endif
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaSuccess);
     /* more than 48 KiB of dynamic shared memory needs the opt-in attribute */
     QB_LAUNCH(1, 32, 64 * 1024, 0, big_smem)(y);
     ck_assert_int_eq(cudaGetLastError(), cudaErrorInvalidValue);
