@@ -14,6 +14,11 @@
 // preset on the 8B shapes at M in {1, 16} so that it finishes in about a
 // minute on two cores.
 //
+// On the simulated device (a QBLAS_CUDA_SIM build, src/sim) the preset is
+// "sim": small shapes that run every kernel family in a minute or two. Its
+// times are host time of a CPU simulation: the run says so, and they mean
+// nothing about a GPU.
+//
 // Time: on a GPU, CUDA events around each call (manual time); on the CPU,
 // wall-clock time. Counters per case: TFLOP/s, GB/s of compulsory bytes,
 // bw_frac = GB/s over the device's measured copy bandwidth, and ratio =
@@ -46,6 +51,7 @@ struct Config {
 
 qbb_env_t *g_env = nullptr;
 double g_copy_bps = 0;
+int g_qblas_errors = 0; // qblas cases that failed (not skipped): the run exits 1
 
 // Baseline seconds per (op shape, m), filled by the baseline's own cases.
 std::map<std::tuple<int64_t, int64_t, int64_t>, double> g_baseline;
@@ -94,6 +100,7 @@ void run_case(benchmark::State &state, qbb_op_t op, qbb_op_t base, int64_t n, in
     }
     if (rc != QBB_OK) {
         state.SkipWithError(((rc == QBB_SKIP ? "skipped: " : "error: ") + err).c_str());
+        g_qblas_errors += rc == QBB_ERROR && !qbb_op_is_peer(op);
         return;
     }
     double total = 0;
@@ -103,6 +110,7 @@ void run_case(benchmark::State &state, qbb_op_t op, qbb_op_t base, int64_t n, in
         rc = qbb_problem_run(p, m, &s, buf, sizeof buf);
         if (rc != QBB_OK) {
             state.SkipWithError((std::string(rc == QBB_SKIP ? "skipped: " : "error: ") + buf).c_str());
+            g_qblas_errors += rc == QBB_ERROR && !qbb_op_is_peer(op);
             break;
         }
         if (qbb_env_is_gpu(g_env)) state.SetIterationTime(s);
@@ -176,7 +184,11 @@ Config make_config(const std::string &preset, bool gpu)
     Config c;
     const std::vector<Shape> all = {{6144, 4096}, {28672, 4096}, {4096, 14336}, {57344, 8192}, {8192, 28672}};
     const std::vector<Shape> attn = {{1, 32768}, {16, 4096}, {64, 4096}};
-    if (preset == "full") {
+    if (preset == "sim") { // the simulated device: every kernel family at small shapes
+        c.gemm = {{256, 512}};
+        c.ms = {1, 16};
+        c.attention = {{2, 256}};
+    } else if (preset == "full") {
         c.gemm = all;
         c.ms = gpu ? std::vector<int64_t>{1, 16, 64, 256, 1024, 4096} : std::vector<int64_t>{1, 16, 64, 256};
         c.attention = attn;
@@ -209,10 +221,10 @@ std::string take_flag(int *argc, char **argv, const char *name, const char *dflt
 
 int main(int argc, char **argv)
 {
-    const std::string preset = take_flag(&argc, argv, "qblas_preset", "short");
+    std::string preset = take_flag(&argc, argv, "qblas_preset", "short");
     const std::string backend = take_flag(&argc, argv, "qblas_backend", "auto");
-    if (preset != "short" && preset != "full") {
-        std::fprintf(stderr, "qblas_bench: --qblas_preset must be short or full\n");
+    if (preset != "short" && preset != "full" && preset != "sim") {
+        std::fprintf(stderr, "qblas_bench: --qblas_preset must be short, full or sim\n");
         return 2;
     }
     const int be = backend == "cpu" ? 1 : backend == "cuda" ? 2 : 0;
@@ -224,6 +236,14 @@ int main(int argc, char **argv)
         return 1;
     }
     const bool gpu = qbb_env_is_gpu(g_env) != 0;
+    const bool simulated = qbb_env_is_simulated(g_env) != 0;
+    if (simulated) {
+        preset = "sim";
+        std::fprintf(stderr, "qblas_bench: SIMULATED DEVICE (%s): every time below is host time of a CPU simulation of "
+                             "the kernels; it says nothing about a GPU. Preset \"sim\": small shapes.\n",
+                     qbb_env_device(g_env));
+        benchmark::AddCustomContext("qblas_timing", "SIMULATED DEVICE: host time of a CPU simulation, not a GPU's");
+    }
     g_copy_bps = qbb_env_copy_bytes_per_s(g_env);
     char bw[64];
     std::snprintf(bw, sizeof bw, "%.1f", g_copy_bps * 1e-9);
@@ -241,5 +261,6 @@ int main(int argc, char **argv)
     g_cache.p = nullptr;
     qbb_env_destroy(g_env);
     benchmark::Shutdown();
-    return 0;
+    if (g_qblas_errors) std::fprintf(stderr, "qblas_bench: %d qblas case(s) failed\n", g_qblas_errors);
+    return g_qblas_errors ? 1 : 0;
 }

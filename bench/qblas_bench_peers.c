@@ -4,7 +4,8 @@
  * looked up at run time with dlopen; its case skips either way, saying
  * whether the library is there, since its ABI (opaque struct sizes, enum
  * values) differs between versions and no header ships with the toolkit.
- * Without CUDA every peer skips.
+ * Without CUDA, and on the simulated device (no cuBLAS there), every peer
+ * skips.
  *
  * Layout: row-major Y[M,N] = X[M,K] . W[N,K]^T is, column-major,
  * Y^T (N x M) = op_T(W as K x N) . X^T (K x M): A = W with transa = T,
@@ -16,19 +17,20 @@
 
 #include "qblas_bench_internal.h"
 
-#ifndef QBB_HAVE_CUDA
+#ifndef QBB_HAVE_PEERS
 
 int qbb_peer_create(qbb_env_t *env, qbb_op_t op, int64_t m_max, int64_t n, int64_t k, qbb_peer_t **out, char *err,
                     size_t err_len)
 {
     (void)env, (void)m_max, (void)n, (void)k;
     *out = NULL;
-    return qbb_err(err, err_len, QBB_SKIP, "%s: this build has no CUDA", qbb_op_name(op));
+    return qbb_err(err, err_len, QBB_SKIP, "%s: this build has no cuBLAS (no CUDA, or the simulated device)",
+                   qbb_op_name(op));
 }
 int qbb_peer_run(qbb_peer_t *peer, int64_t m, char *err, size_t err_len)
 {
     (void)peer, (void)m;
-    return qbb_err(err, err_len, QBB_SKIP, "this build has no CUDA");
+    return qbb_err(err, err_len, QBB_SKIP, "this build has no cuBLAS");
 }
 void qbb_peer_info(const qbb_peer_t *peer, int64_t m, qbb_case_info_t *info) { (void)peer, (void)m, (void)info; }
 void qbb_peer_destroy(qbb_peer_t *peer) { (void)peer; }
@@ -268,4 +270,4 @@ void qbb_peer_info(const qbb_peer_t *p, int64_t m, qbb_case_info_t *info)
                   (double)m * (double)p->n * (double)p->y_elt + 4.0 * (double)(p->sa_count + p->sb_count);
 }
 
-#endif /* QBB_HAVE_CUDA */
+#endif /* QBB_HAVE_PEERS */

@@ -286,6 +286,15 @@ void qbb_env_destroy(qbb_env_t *env)
 }
 
 int qbb_env_is_gpu(const qbb_env_t *env) { return env->gpu; }
+int qbb_env_is_simulated(const qbb_env_t *env)
+{
+#ifdef QBLAS_CUDA_SIM_RUNTIME /* the simulator's cuda_runtime_api.h */
+    return env->gpu;
+#else
+    (void)env;
+    return 0;
+#endif
+}
 const char *qbb_env_device(const qbb_env_t *env) { return env->device; }
 double qbb_env_copy_bytes_per_s(const qbb_env_t *env) { return env->copy_bps; }
 

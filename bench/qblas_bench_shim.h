@@ -70,6 +70,8 @@ typedef struct qbb_problem qbb_problem_t;
 int qbb_env_create(qbb_env_t **out, int backend, char *err, size_t err_len);
 void qbb_env_destroy(qbb_env_t *env);
 int qbb_env_is_gpu(const qbb_env_t *env);
+/* The GPU is qblas's simulated device (src/sim): its times are host time of a CPU simulation. */
+int qbb_env_is_simulated(const qbb_env_t *env);
 /* "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)" or "CPU backend, 2 threads" */
 const char *qbb_env_device(const qbb_env_t *env);
 /* Bytes per second of a large device-to-device copy (GPU) or memcpy (CPU),

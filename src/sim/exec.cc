@@ -159,6 +159,7 @@ void release_barrier(Block &b)
     /* every participant's view becomes the join of all of them, then each
      * one's own clock ticks: accesses before the barrier are ordered before
      * every access after it */
+    vc_ready(b);
     std::vector<uint32_t> j(b.nvc, 0);
     for (int tid : b.bar_wait) vc_release_join(b.th[tid], j);
     for (int tid : b.bar_wait) {
@@ -247,6 +248,7 @@ void warpgroup_collective(int op, void *in, void *out, void (*fn)(Block &, Rende
 void syncwarp(uint32_t mask)
 {
     warp_collective(/*op*/ 1, mask, nullptr, nullptr, [](Block &b, Rendezvous &r) {
+        vc_ready(b);
         std::vector<uint32_t> j(b.nvc, 0);
         for (int l = 0; l < 32; ++l)
             if ((r.mask >> l) & 1) vc_release_join(b.th[r.first + l], j);
@@ -375,19 +377,32 @@ void setup_block(Block &b, Launch &L)
     /* window: reservation, up to 1 KiB of alignment slack, dynamic, statics;
      * host address win + a keeps the shared address a's low 10 bits */
     b.win_size = kReserved + 1024 + ((b.dyn_size + 15) & ~15u) + kStaticArena;
-    void *m = nullptr;
-    if (posix_memalign(&m, 1024, b.win_size)) {
-        fprintf(stderr, "qbsim: out of memory for a block's shared memory\n");
-        abort();
+    /* one buffer serves every block (they run one at a time) */
+    static uint8_t *buf;
+    static uint32_t cap;
+    if (cap < b.win_size) {
+#ifdef QBSIM_ASAN
+        if (buf) ASAN_UNPOISON_MEMORY_REGION(buf, cap);
+#endif
+        free(buf);
+        void *m = nullptr;
+        if (posix_memalign(&m, 1024, b.win_size)) {
+            fprintf(stderr, "qbsim: out of memory for a block's shared memory\n");
+            abort();
+        }
+        buf = static_cast<uint8_t *>(m), cap = b.win_size;
     }
-    b.win_alloc = b.win = static_cast<uint8_t *>(m);
+    b.win_alloc = b.win = buf;
+#ifdef QBSIM_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(b.win, b.win_size);
+#endif
     memset(b.win, 0xFF, b.win_size); /* poison: NaN in f32/f16/bf16/fp8, -1 in integers */
 #ifdef QBSIM_ASAN
     ASAN_POISON_MEMORY_REGION(b.win, b.win_size); /* regions are unpoisoned as the kernel claims them */
 #endif
     b.mbar_slots = 0;
     b.nvc = b.nthreads + 64;
-    b.vc_store.assign((size_t)b.nthreads * b.nvc, 0);
+    b.vc_on = false;
     b.th.resize(b.nthreads);
     const dim3 bd = L.block;
     for (int i = 0; i < b.nthreads; ++i) {
@@ -396,8 +411,6 @@ void setup_block(Block &b, Launch &L)
         t.blk = &b;
         t.tid = i, t.warp = i / 32, t.lane = i % 32;
         t.idx = uint3{(unsigned)i % bd.x, ((unsigned)i / bd.x) % bd.y, (unsigned)i / (bd.x * bd.y)};
-        t.vc = &b.vc_store[(size_t)i * b.nvc];
-        t.vc[i] = 1; /* own clock starts past everyone's initial view */
     }
     b.warp_rv.assign(b.nwarps, Rendezvous());
     b.wg_rv.assign((b.nthreads + 127) / 128, Rendezvous());
@@ -534,7 +547,6 @@ cudaError_t run_launch(Launch &L)
 #ifdef QBSIM_ASAN
         ASAN_UNPOISON_MEMORY_REGION(b.win_alloc, b.win_size);
 #endif
-        free(b.win_alloc);
         b.win = b.win_alloc = nullptr;
         if (e != cudaSuccess) return e;
     }

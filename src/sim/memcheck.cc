@@ -151,6 +151,7 @@ bool declared(const Block &b, uint32_t off, uint32_t n)
 void smem_access(Thread &t, uint32_t off, uint32_t n, bool write, const char *what)
 {
     Block &b = *t.blk;
+    vc_ready(b);
     if (!declared(b, off, n))
         fault(cudaErrorIllegalAddress, "%s of %u bytes at shared address 0x%x: outside the shared memory the kernel "
                                        "declared (dynamic [0x%x, 0x%x))",
@@ -222,6 +223,17 @@ inline void on_access(const void *p, size_t n, bool write)
 } // namespace
 
 /* ---- vector clocks ---- */
+void vc_ready(Block &b)
+{
+    if (b.vc_on) return;
+    b.vc_store.assign((size_t)b.nthreads * b.nvc, 0);
+    for (int i = 0; i < b.nthreads; ++i) {
+        b.th[i].vc = &b.vc_store[(size_t)i * b.nvc];
+        b.th[i].vc[i] = 1; /* own clock starts past everyone's initial view */
+    }
+    b.vc_on = true;
+}
+
 void vc_release_join(Thread &t, std::vector<uint32_t> &into)
 {
     const int n = t.blk->nvc;

@@ -181,6 +181,7 @@ struct Block {
     /* race detector */
     int nvc;               /* vector-clock entries: threads, then one per mbarrier slot */
     int mbar_slots = 0;
+    bool vc_on = false;    /* clocks exist (made at the block's first barrier or shared access) */
     std::vector<uint32_t> vc_store;
     struct Cell { uint32_t epoch, wc, rc[2]; uint16_t wt, rt[2]; };
     Cell *shadow = nullptr;    /* per byte of the window; cells of an older epoch (block) are empty */
@@ -204,6 +205,9 @@ void yield(St state);
 void wake(Thread &t);
 
 /* Synchronization bookkeeping of the race detector (memcheck.cc). */
+/* The block's vector clocks, made on first use: blocks that never
+ * synchronize or touch shared memory (most elementwise kernels) skip them. */
+void vc_ready(Block &b);
 void vc_release_join(Thread &t, std::vector<uint32_t> &into); /* into = max(into, t.vc); t's clock ticks */
 void vc_acquire(Thread &t, const std::vector<uint32_t> &from); /* t.vc = max(t.vc, from) */
 /* Shared-window accesses made on behalf of a thread (ldmatrix, cp.async landing, wgmma, TMA). */
