@@ -46,7 +46,7 @@ set(qb_lb ${CMAKE_CURRENT_BINARY_DIR}/sim_launch_bounds.cc)
 set(qb_ptxs "")
 if(QBLAS_SIM_NVCC)
   # the library's kernels and the simulator's own test kernels
-  file(GLOB qb_sim_test_cu CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/sim/*.cu)
+  file(GLOB qb_sim_test_cu CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/sim/*.cu ${PROJECT_SOURCE_DIR}/tests/gpu/*.cu)
   file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/sim-ptx)
   foreach(cu ${QBLAS_CUDA_KERNEL_SRC} ${qb_sim_test_cu})
     get_filename_component(n ${cu} NAME_WE)

@@ -158,7 +158,8 @@ template <class T> inline T atomicCAS(T *p, T cmp, T v)
 }
 
 /* ---- integer and float intrinsics ---- */
-inline unsigned __byte_perm(unsigned a, unsigned b, unsigned s) { return ::qbsim::ptx::prmt_b32(a, b, s); }
+/* CUDA's __byte_perm takes 3-bit selectors (nvcc masks with 0x7777 before prmt) */
+inline unsigned __byte_perm(unsigned a, unsigned b, unsigned s) { return ::qbsim::ptx::prmt_b32(a, b, s & 0x7777u); }
 inline int __dp4a(int a, int b, int c) { return ::qbsim::ptx::dp4a_s32(a, b, c); }
 inline int __dp4a(unsigned a, unsigned b, unsigned c) = delete; /* the unsigned form is another instruction */
 inline int __popc(unsigned v) { return __builtin_popcount(v); }

@@ -30,9 +30,9 @@
  *    bound below, and an exact-input subset (one unit in three: small
  *    integers times a power of two) compared bit for bit.
  *
- * Accumulation bound. D = C + sum of n - 1 products (n terms). The products of
- * f16/bf16/fp8 values are exact in fp32; what the ISA leaves open is how the
- * terms are added (Fasi, Higham, Mikaitis, Pranesh, "Numerical behavior of
+ * Accumulation bound. D = C + sum of n - 1 products (n terms). The products
+ * are exact (the operands drawn here keep them inside fp32's range); what
+ * the ISA leaves open is how the terms are added (Fasi, Higham, Mikaitis, Pranesh, "Numerical behavior of
  * NVIDIA tensor cores", PeerJ CS 2021: the terms of one step are aligned to
  * the largest exponent among them and truncated to p significand bits, then
  * the sum normalized, again by truncation; DeepSeek-V3 technical report 3.3.2:
@@ -54,6 +54,10 @@
  * allowance"), so the log says whether the hardware flushes them. S and the
  * allowance are computed by the twin itself on |A|, |B|, |C| and on the
  * subnormal elements alone, so the bound needs no fragment layout of its own.
+ * (An exact emulation of that hardware model, steps of 1 to 32 terms with
+ * p = 13 or 14 (fp8) and 24 (f16), stayed below 0.07 of the bound on the
+ * operands drawn here: the bound is loose enough for the hardware, and a
+ * misplaced element, which moves a result by about S / n, mostly exceeds it.)
  * Exact subset: every term an integer multiple of 2^e below 2^11 * 2^e in
  * magnitude, so every partial sum is exact with 12 bits, in any order: the
  * result must be bit-exact.
@@ -423,7 +427,7 @@ template <class Op> bool run_units(Op &op, Tally &tl, qbt_rng *r, int units)
                 tl.regs++;
                 if (w.kind == kF32Tol) {
                     tl.bounded++;
-                    if (v.ok && v.ratio > tl.worst) tl.worst = v.ratio;
+                    if (v.ok && !v.allowance && v.ratio > tl.worst) tl.worst = v.ratio;
                 } else {
                     tl.exact++;
                 }
@@ -441,8 +445,12 @@ template <class Op> bool run_units(Op &op, Tally &tl, qbt_rng *r, int units)
                 printf("     MISMATCH unit %d thread %d, %s: hw %s, twin %s", u, t, where, hv, tv);
                 if (w.kind == kF32Tol) printf(" (bound %.3g, strict %.3g)", w.tol, w.tol_strict);
                 printf("\n       thread %d inputs:", t);
-                for (int k = 0; k < Op::kIn && k < 24; ++k) printf(" %08x", ui[(size_t)t * Op::kIn + k]);
-                printf("%s\n", Op::kIn > 24 ? " ..." : "");
+                for (int k = 0; k < Op::kIn;
+                     ++k) { /* long lists: the first 16 and the last 8 (the unit's parameters) */
+                    if (Op::kIn > 24 && k == 16) printf(" ..."), k = Op::kIn - 8;
+                    printf(" %08x", ui[(size_t)t * Op::kIn + k]);
+                }
+                printf("\n");
             }
     }
     return true;
@@ -453,7 +461,8 @@ void report(const Tally &tl)
 {
     printf("CONF %-62s %8ld inputs, %ld mismatches", tl.name.c_str(), tl.inputs, tl.bad);
     printf("  (%ld units; registers compared: %ld bit for bit", tl.units, tl.exact);
-    if (tl.bounded) printf(", %ld within the accumulation bound, the closest at %.3g of it", tl.bounded, tl.worst);
+    if (tl.bounded)
+        printf(", %ld within the accumulation bound, the largest |hw - twin| %.3g of it", tl.bounded, tl.worst);
     printf(")\n");
     if (tl.nan_bits)
         printf("     note: %ld NaN results with other bits than the twin's canonical NaN (the ISA leaves them open), "
@@ -1431,7 +1440,7 @@ template <bool XE5, bool WE5, int MODE> struct WgmmaOp : OpBase {
         const uint32_t s0 = qb::smem_u32(smem), a1024 = (s0 + 1023u) & ~1023u, j = in[kJ];
         const uint32_t base = a1024 + 128 * j, ta = base, tb = base + kTileA, bar = a1024 + 1024 + kTiles;
         const int t = threadIdx.x;
-        if (MODE == kTmaPlaced) {
+        if constexpr (MODE == kTmaPlaced) {
             if (t == 0) {
                 qb::mbar_init(bar, 1);
                 qb::fence_mbarrier_init();
@@ -1500,7 +1509,10 @@ template <bool XE5, bool WE5, int MODE> struct WgmmaOp : OpBase {
     /* the logical tiles of every unit, as global tensors for the TMA mode */
     const char *prepare(const std::vector<uint32_t> &in, int units)
     {
-        if (MODE != kTmaPlaced) return nullptr;
+        return MODE == kTmaPlaced ? tile_maps(in, units) : nullptr;
+    }
+    const char *tile_maps(const std::vector<uint32_t> &in, int units)
+    {
         ga.host.resize((size_t)units * kTileA), gb.host.resize((size_t)units * kTileB);
         for (int u = 0; u < units; ++u) {
             uint8_t tiles[kTiles];
@@ -1531,17 +1543,18 @@ template <bool XE5, bool WE5, int MODE> struct WgmmaOp : OpBase {
     const char *window(int u, const uint32_t *in, uint32_t base, std::vector<uint8_t> &win) const
     {
         win.assign(base + kTiles, 0);
-        if (MODE == kTmaPlaced) {
+        if constexpr (MODE == kTmaPlaced) {
             const char *err = tw::tma_load_tile_2d(pa, 0, u * 64, &win[base], base);
             return err ? err : tw::tma_load_tile_2d(pb, 0, u * 128, &win[base + kTileA], base + kTileA);
+        } else {
+            for (int t = 0; t < kThreads; ++t)
+                for (int k = 0; k < 4 * kTileWords; ++k) {
+                    const uint32_t off = (uint32_t)(4 * kTileWords * t + k);
+                    const uint8_t byte = (uint8_t)(in[t * kIn + k / 4] >> (8 * (k % 4)));
+                    win[off < kTileA ? base + swz128(off) : base + kTileA + swz128(off - kTileA)] = byte;
+                }
+            return nullptr;
         }
-        for (int t = 0; t < kThreads; ++t)
-            for (int k = 0; k < 4 * kTileWords; ++k) {
-                const uint32_t off = (uint32_t)(4 * kTileWords * t + k);
-                const uint8_t byte = (uint8_t)(in[t * kIn + k / 4] >> (8 * (k % 4)));
-                win[off < kTileA ? base + swz128(off) : base + kTileA + swz128(off - kTileA)] = byte;
-            }
-        return nullptr;
     }
     const char *twin(int u, const uint32_t *in, const uint32_t *hw, Want *w) const
     {
@@ -1674,7 +1687,7 @@ int probe_device(char *what, size_t n)
 {
     struct {
         int cc;
-        char text[240];
+        char text[320];
     } res = {0, "the probe process failed"};
     int fd[2];
     if (pipe(fd) != 0) {
@@ -1692,7 +1705,7 @@ int probe_device(char *what, size_t n)
         if (e == cudaSuccess) e = cudaGetDeviceProperties(&prop, 0);
         if (e == cudaSuccess) {
             res.cc = prop.major * 10 + prop.minor;
-            snprintf(res.text, sizeof res.text, "%s, compute capability %d.%d", prop.name, prop.major, prop.minor);
+            snprintf(res.text, sizeof res.text, "%.256s, compute capability %d.%d", prop.name, prop.major, prop.minor);
         } else {
             snprintf(res.text, sizeof res.text, "%s (%s)", cudaGetErrorName(e), cudaGetErrorString(e));
         }
@@ -1713,7 +1726,7 @@ int probe_device(char *what, size_t n)
 
 Suite *qbt_suite(void)
 {
-    char what[256];
+    char what[400];
     g_cc = probe_device(what, sizeof what);
     if (g_cc < 80) {
         printf("conformance: no usable GPU: %s%s\n", what, g_cc ? " (below sm_80)" : "");
@@ -1723,11 +1736,11 @@ Suite *qbt_suite(void)
     printf("conformance on %s%s\n", what,
            kSim ? " (the simulated device: its side of each wrapper against the twins)" : "");
     Suite *s = suite_create("conformance");
-    TCase *tc[kGroups];
+    TCase *tc[kGroups] = {}; /* only the groups the device runs (a TCase left out of the suite would leak) */
     for (int g = 0; g < kGroups; ++g) {
-        tc[g] = tcase_create(kGroupInfo[g].name);
-        tcase_set_timeout(tc[g], kSim ? 120 : 20); /* a hang (mbarrier, TMA) ends its test, not the program */
         if (group_runs((Group)g)) {
+            tc[g] = tcase_create(kGroupInfo[g].name);
+            tcase_set_timeout(tc[g], kSim ? 120 : 20); /* a hang (mbarrier, TMA) ends its test, not the program */
             suite_add_tcase(s, tc[g]);
         } else {
             printf("SKIP group %s (%s): compute capability %d.%d %s\n", kGroupInfo[g].name, kGroupInfo[g].what,
@@ -1735,50 +1748,52 @@ Suite *qbt_suite(void)
                    g == kSm90a ? "is not 9.0 (sm_90a code runs on 9.0 only)" : "is below it (the wrappers trap there)");
         }
     }
-    TCase *t80 = tc[kSm80], *t89 = tc[kSm89], *t90 = tc[kSm90], *t90a = tc[kSm90a];
-    tcase_add_test(t80, lop3);
-    tcase_add_test(t80, byte_perm);
-    tcase_add_test(t80, dp4a);
-    tcase_add_test(t80, sub_f16x2);
-    tcase_add_test(t80, mul_f16x2);
-    tcase_add_test(t80, fma_bf16x2);
-    tcase_add_test(t80, float2half);
-    tcase_add_test(t80, float2bfloat16);
-    tcase_add_test(t80, half2float);
-    tcase_add_test(t80, bfloat162float);
-    tcase_add_test(t80, mma_f16);
-    tcase_add_test(t80, mma_bf16);
-    tcase_add_test(t80, mma_s8);
-    tcase_add_test(t80, mma_sp_f16);
-    tcase_add_test(t80, mma_sp_f16_sel1);
-    tcase_add_test(t80, mma_sp_bf16);
-    tcase_add_test(t80, mma_sp_bf16_sel1);
-    tcase_add_test(t80, mma_sp_s8);
-    tcase_add_test(t80, ldmatrix_x4);
-    tcase_add_test(t80, ldmatrix_x4_trans);
-    tcase_add_test(t80, cp_async16);
-    tcase_add_test(t80, cp_async4);
-    tcase_add_test(t89, cvt_e4m3x2);
-    tcase_add_test(t89, mma_e4m3_e4m3);
-    tcase_add_test(t89, mma_e4m3_e5m2);
-    tcase_add_test(t89, mma_e5m2_e4m3);
-    tcase_add_test(t89, mma_e5m2_e5m2);
-    tcase_add_test(t89, mma_sp_e4m3_e4m3);
-    tcase_add_test(t89, mma_sp_e4m3_e5m2);
-    tcase_add_test(t89, mma_sp_e5m2_e4m3);
-    tcase_add_test(t89, mma_sp_e5m2_e5m2);
-    tcase_add_test(t90, mbarrier_exchange);
-    tcase_add_test(t90, tma_tile);
-    tcase_add_test(t90, tma_tile_off_period);
-    tcase_add_test(t90a, wgmma_e4m3_e4m3);
-    tcase_add_test(t90a, wgmma_e4m3_e5m2);
-    tcase_add_test(t90a, wgmma_e5m2_e4m3);
-    tcase_add_test(t90a, wgmma_e5m2_e5m2);
-    tcase_add_test(t90a, wgmma_e4m3_e4m3_tma);
-    tcase_add_test(t90a, wgmma_e4m3_e5m2_tma);
-    tcase_add_test(t90a, wgmma_e5m2_e4m3_tma);
-    tcase_add_test(t90a, wgmma_e5m2_e5m2_tma);
-    tcase_add_test(t90a, wgmma_base_offset);
+#define QB_CONF_ADD(g, test)                                                                                           \
+    if (tc[g]) tcase_add_test(tc[g], test)
+    QB_CONF_ADD(kSm80, lop3);
+    QB_CONF_ADD(kSm80, byte_perm);
+    QB_CONF_ADD(kSm80, dp4a);
+    QB_CONF_ADD(kSm80, sub_f16x2);
+    QB_CONF_ADD(kSm80, mul_f16x2);
+    QB_CONF_ADD(kSm80, fma_bf16x2);
+    QB_CONF_ADD(kSm80, float2half);
+    QB_CONF_ADD(kSm80, float2bfloat16);
+    QB_CONF_ADD(kSm80, half2float);
+    QB_CONF_ADD(kSm80, bfloat162float);
+    QB_CONF_ADD(kSm80, mma_f16);
+    QB_CONF_ADD(kSm80, mma_bf16);
+    QB_CONF_ADD(kSm80, mma_s8);
+    QB_CONF_ADD(kSm80, mma_sp_f16);
+    QB_CONF_ADD(kSm80, mma_sp_f16_sel1);
+    QB_CONF_ADD(kSm80, mma_sp_bf16);
+    QB_CONF_ADD(kSm80, mma_sp_bf16_sel1);
+    QB_CONF_ADD(kSm80, mma_sp_s8);
+    QB_CONF_ADD(kSm80, ldmatrix_x4);
+    QB_CONF_ADD(kSm80, ldmatrix_x4_trans);
+    QB_CONF_ADD(kSm80, cp_async16);
+    QB_CONF_ADD(kSm80, cp_async4);
+    QB_CONF_ADD(kSm89, cvt_e4m3x2);
+    QB_CONF_ADD(kSm89, mma_e4m3_e4m3);
+    QB_CONF_ADD(kSm89, mma_e4m3_e5m2);
+    QB_CONF_ADD(kSm89, mma_e5m2_e4m3);
+    QB_CONF_ADD(kSm89, mma_e5m2_e5m2);
+    QB_CONF_ADD(kSm89, mma_sp_e4m3_e4m3);
+    QB_CONF_ADD(kSm89, mma_sp_e4m3_e5m2);
+    QB_CONF_ADD(kSm89, mma_sp_e5m2_e4m3);
+    QB_CONF_ADD(kSm89, mma_sp_e5m2_e5m2);
+    QB_CONF_ADD(kSm90, mbarrier_exchange);
+    QB_CONF_ADD(kSm90, tma_tile);
+    QB_CONF_ADD(kSm90, tma_tile_off_period);
+    QB_CONF_ADD(kSm90a, wgmma_e4m3_e4m3);
+    QB_CONF_ADD(kSm90a, wgmma_e4m3_e5m2);
+    QB_CONF_ADD(kSm90a, wgmma_e5m2_e4m3);
+    QB_CONF_ADD(kSm90a, wgmma_e5m2_e5m2);
+    QB_CONF_ADD(kSm90a, wgmma_e4m3_e4m3_tma);
+    QB_CONF_ADD(kSm90a, wgmma_e4m3_e5m2_tma);
+    QB_CONF_ADD(kSm90a, wgmma_e5m2_e4m3_tma);
+    QB_CONF_ADD(kSm90a, wgmma_e5m2_e5m2_tma);
+    QB_CONF_ADD(kSm90a, wgmma_base_offset);
+#undef QB_CONF_ADD
     fflush(stdout);
     return s;
 }
