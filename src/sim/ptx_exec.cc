@@ -78,6 +78,11 @@ void cp_async(uint32_t saddr, const void *gmem, int size, int src_bytes, const c
         fault(cudaErrorMisalignedAddress, "%s: global source %p is not %d-byte aligned", insn, gmem, size);
     (void)smem_ptr(*t.blk, saddr, size, size, insn);
     if (src_bytes) global_read_range(gmem, src_bytes, insn);
+    /* From the issue on, the destination is being written: a read by another
+     * thread not ordered before the issue (a refill without a barrier after
+     * the last reads), or any later access not ordered after it, races. The
+     * bytes are written again when they land, as this thread's. */
+    smem_write(t, saddr, (uint32_t)size, "cp.async issue (destination in flight)");
     t.cp_open.push_back({saddr, static_cast<const uint8_t *>(gmem), size, src_bytes});
 }
 } // namespace

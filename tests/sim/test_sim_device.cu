@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cuda/cuda_ptx.cuh"
 #include "cuda/qb_vendor.cuh"
 #include "qb_test.h"
 
@@ -57,6 +58,23 @@ __global__ void write_all(int *y, int n)
 {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) y[i] = i;
+}
+
+/* a cp.async refill of a buffer other threads read, with (racy) and without
+ * the barrier between their reads and its issue */
+template <bool BARRIER> __global__ void refill(const uint4 *g, int *y)
+{
+    QB_DYNAMIC_SMEM(uint4, s4, 16);
+    const int t = threadIdx.x, n = blockDim.x;
+    s4[t] = g[t];
+    __syncthreads();
+    const int v = (int)s4[(t + 1) % n].x; /* read a neighbour's chunk */
+    if (BARRIER) __syncthreads();
+    qb::cp_async16(&s4[t], g + n + t, 16, qb::l2_evict_normal());
+    qb::cp_async_commit();
+    qb::cp_async_wait<0>();
+    __syncthreads();
+    y[t] = v + (int)s4[(t + 1) % n].x;
 }
 
 /* every block writes y[0]: blocks of one launch are unordered */
@@ -154,7 +172,16 @@ START_TEST(race_is_caught)
     ck_assert_int_eq(cudaGetLastError(), cudaSuccess); /* launching is fine ... */
     ck_assert_int_eq(cudaDeviceSynchronize(), cudaErrorLaunchFailure); /* ... running is not */
     ck_assert_int_eq(cudaDeviceSynchronize(), cudaSuccess); /* reported once */
-    cudaFree(x), cudaFree(out);
+
+    /* an asynchronous copy into memory another thread still reads races from its issue on */
+    uint4 *g = dev<uint4>(64);
+    int *y = dev<int>(32);
+    ck_assert_int_eq(cudaMemset(g, 1, 64 * sizeof(uint4)), cudaSuccess);
+    QB_LAUNCH(1, 32, 32 * sizeof(uint4), 0, refill<false>)(g, y);
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaErrorLaunchFailure);
+    QB_LAUNCH(1, 32, 32 * sizeof(uint4), 0, refill<true>)(g, y);
+    ck_assert_int_eq(cudaDeviceSynchronize(), cudaSuccess);
+    cudaFree(x), cudaFree(out), cudaFree(g), cudaFree(y);
 }
 END_TEST
 
