@@ -67,6 +67,7 @@ if(qb_want_cuda)
   target_link_libraries(qblas PUBLIC CUDA::cudart_static stdc++)
 
   set(QBLAS_WITH_CUDA ON)
+  list(APPEND QBLAS_BACKEND_OPS qb_cuda_backend_ops)
   set(QBLAS_CONFIG_DEPENDENCIES "find_dependency(CUDAToolkit)")
   set(QBLAS_PC_LIBS_PRIVATE " -L${CUDAToolkit_LIBRARY_DIR} -lcudart_static -ldl -lrt -lstdc++")
   message(STATUS "qblas: CUDA backend built (${CMAKE_CUDA_COMPILER_VERSION}; ${QBLAS_CUDA_GENCODE})")

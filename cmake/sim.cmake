@@ -73,4 +73,5 @@ target_compile_definitions(qblas PRIVATE QBLAS_HAVE_CUDA QBLAS_CUDA_SIM QBLAS_SI
 target_link_libraries(qblas PUBLIC Boost::context stdc++ ${CMAKE_DL_LIBS})
 set(QBLAS_WITH_CUDA ON)
 set(QBLAS_WITH_CUDA_SIM ON)
+list(APPEND QBLAS_BACKEND_OPS qb_cuda_backend_ops)
 message(STATUS "qblas: CUDA backend on the simulated device (src/sim; memory checks ${QBLAS_SIM_MEMCHECK})")

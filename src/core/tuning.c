@@ -85,16 +85,15 @@ static int parse_time(const char *s, size_t n, int64_t *ns)
 static const struct {
     const char *name;
     qblas_wformat_t format;
-    const char *cpu_kernel; /* the CPU backend's one kernel of this format */
     qblas_dtype_t acts[5];
     int nacts;
 } formats[] = {
-    {"w4a16", QBLAS_WFORMAT_W4A16, "cpu_ref_w4a16", {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16}, 2},
-    {"int8", QBLAS_WFORMAT_INT8, "cpu_ref_int8", {QBLAS_DTYPE_I8}, 1},
-    {"fp8", QBLAS_WFORMAT_FP8, "cpu_ref_fp8", {QBLAS_DTYPE_E4M3, QBLAS_DTYPE_E5M2, QBLAS_DTYPE_E4M3FNUZ}, 3},
-    {"w4a8", QBLAS_WFORMAT_W4A8, "cpu_ref_w4a8", {QBLAS_DTYPE_I8}, 1},
-    {"sparse24", QBLAS_WFORMAT_SPARSE24, "cpu_ref_sparse24",
-     {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16, QBLAS_DTYPE_I8, QBLAS_DTYPE_E4M3, QBLAS_DTYPE_E5M2}, 5},
+    {"w4a16", QBLAS_WFORMAT_W4A16, {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16}, 2},
+    {"int8", QBLAS_WFORMAT_INT8, {QBLAS_DTYPE_I8}, 1},
+    {"fp8", QBLAS_WFORMAT_FP8, {QBLAS_DTYPE_E4M3, QBLAS_DTYPE_E5M2, QBLAS_DTYPE_E4M3FNUZ}, 3},
+    {"w4a8", QBLAS_WFORMAT_W4A8, {QBLAS_DTYPE_I8}, 1},
+    {"sparse24", QBLAS_WFORMAT_SPARSE24, {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16, QBLAS_DTYPE_I8, QBLAS_DTYPE_E4M3,
+                                          QBLAS_DTYPE_E5M2}, 5},
 };
 #define NFORMATS (sizeof formats / sizeof formats[0])
 
@@ -444,35 +443,18 @@ qblas_status_t qb_tuning_parse(qblas_handle_t h, const char *buf, size_t len, qb
 
 /* ================= the handle's side ================= */
 
-static qblas_status_t cpu_device(qblas_tuning_header_t *id)
-{
-    snprintf(id->device, sizeof id->device, "cpu");
-    snprintf(id->driver, sizeof id->driver, "none");
-    snprintf(id->runtime, sizeof id->runtime, "none");
-    id->cc = 0;
-    id->sms = 0;
-    return QBLAS_STATUS_SUCCESS;
-}
-
 static qblas_status_t device_of(qblas_handle_t h, qblas_tuning_header_t *id)
 {
     memset(id, 0, sizeof *id);
     snprintf(id->library, sizeof id->library, "%s", qblas_get_version_string());
-#ifdef QBLAS_HAVE_CUDA
-    if (h->backend == QBLAS_BACKEND_CUDA) return qb_cuda_tuning_device(h, id);
-#endif
-    return cpu_device(id);
+    return h->ops->tuning_device(h, id);
 }
 
 /* Names a row for (format index fi, act) may give on this handle. */
 static size_t kernels_of(qblas_handle_t h, int fi, qblas_dtype_t act, const char **names, size_t cap)
 {
     if (fi < 0 || !act_allowed(fi, act)) return 0;
-#ifdef QBLAS_HAVE_CUDA
-    if (h->backend == QBLAS_BACKEND_CUDA) return qb_cuda_tuning_kernels(h, formats[fi].format, act, names, cap);
-#endif
-    if (cap > 0) names[0] = formats[fi].cpu_kernel;
-    return 1;
+    return h->ops->tuning_kernels(h, formats[fi].format, act, names, cap);
 }
 
 static int kernel_known(qblas_handle_t h, const qblas_tuning_row_t *r)

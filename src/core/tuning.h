@@ -1,6 +1,4 @@
-/* tuning.h - the handle's loaded tuning file (src/core/tuning.c), and what
- * each backend contributes to it: the header identity a file must match and
- * the kernel configurations a row may name. */
+/* tuning.h - the handle's loaded tuning file (src/core/tuning.c). */
 #ifndef QBLAS_TUNING_INTERNAL_H
 #define QBLAS_TUNING_INTERNAL_H
 
@@ -26,10 +24,7 @@ qblas_status_t qb_tuning_on_create(qblas_handle_t h);
 const qblas_tuning_row_t *qb_tuning_find(qblas_handle_t h, qblas_wformat_t f, qblas_dtype_t act, int64_t m, int64_t n,
                                          int64_t k);
 
-#ifdef QBLAS_HAVE_CUDA
-/* src/cuda/cuda_tuning.c */
-qblas_status_t qb_cuda_tuning_device(qblas_handle_t h, qblas_tuning_header_t *id);
-size_t qb_cuda_tuning_kernels(qblas_handle_t h, qblas_wformat_t f, qblas_dtype_t act, const char **names, size_t cap);
-#endif
+/* (What each backend contributes, tuning_device and tuning_kernels, is in
+ * its operation table: qblas_internal.h.) */
 
 #endif /* QBLAS_TUNING_INTERNAL_H */

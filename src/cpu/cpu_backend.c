@@ -2,6 +2,7 @@
  *
  * Which plan each GEMM gets (the CPU "registry": one reference kernel per
  * format; tuned GPU backends have their own registries per architecture). */
+#include <stdio.h>
 #include <string.h>
 
 #include "cpu_internal.h"
@@ -116,8 +117,40 @@ static qblas_status_t cpu_kv_append(qblas_handle_t h, const qblas_kv_cache_t *kv
     return qb_cpu_kv_append(h, kv, a);
 }
 
+static int cpu_device_count(void) { return 1; }
+
+static qblas_status_t cpu_tuning_device(qblas_handle_t h, qblas_tuning_header_t *id)
+{
+    (void)h;
+    snprintf(id->device, sizeof id->device, "cpu");
+    snprintf(id->driver, sizeof id->driver, "none");
+    snprintf(id->runtime, sizeof id->runtime, "none");
+    id->cc = 0;
+    id->sms = 0;
+    return QBLAS_STATUS_SUCCESS;
+}
+
+/* One reference kernel per format (the tuning file's core checked the act dtype). */
+static size_t cpu_tuning_kernels(qblas_handle_t h, qblas_wformat_t f, qblas_dtype_t act, const char **names,
+                                 size_t cap)
+{
+    static const char *const ref[] = {
+        [QBLAS_WFORMAT_W4A16] = "cpu_ref_w4a16", [QBLAS_WFORMAT_INT8] = "cpu_ref_int8",
+        [QBLAS_WFORMAT_FP8] = "cpu_ref_fp8",     [QBLAS_WFORMAT_W4A8] = "cpu_ref_w4a8",
+        [QBLAS_WFORMAT_SPARSE24] = "cpu_ref_sparse24",
+    };
+    (void)h, (void)act;
+    if ((unsigned)f >= sizeof ref / sizeof ref[0] || !ref[f]) return 0;
+    if (cap > 0) names[0] = ref[f];
+    return 1;
+}
+
 const qb_backend_ops qb_cpu_backend_ops = {
     .name = "cpu",
+    .id = QBLAS_BACKEND_CPU,
+    .device_count = cpu_device_count,
+    .tuning_device = cpu_tuning_device,
+    .tuning_kernels = cpu_tuning_kernels,
     .gemm_query = cpu_gemm_query,
     .gemm = cpu_gemm,
     .prepack_size = cpu_prepack_size,

@@ -213,6 +213,10 @@ static qblas_status_t cuda_prepack(qblas_handle_t h, const qblas_weight_t *w, vo
 
 const qb_backend_ops qb_cuda_backend_ops = {
     .name = "cuda",
+    .id = QBLAS_BACKEND_CUDA,
+    .device_count = qb_cuda_device_count,
+    .tuning_device = qb_cuda_tuning_device,
+    .tuning_kernels = qb_cuda_tuning_kernels,
     .init = cuda_init,
     .fini = cuda_fini,
     .gemm_query = cuda_gemm_query,

@@ -83,6 +83,11 @@ const qb_cuda_int8_cfg *qb_cuda_int8_pick(const qb_cuda_arch *arch, int64_t m, i
 /* Largest dynamic shared memory any INT8 configuration of arch asks for. */
 size_t qb_cuda_int8_max_smem(const qb_cuda_arch *arch);
 
+/* ---- what the core's operation table asks (cuda_backend.c, cuda_tuning.c) ---- */
+int qb_cuda_device_count(void);
+qblas_status_t qb_cuda_tuning_device(qblas_handle_t h, qblas_tuning_header_t *id);
+size_t qb_cuda_tuning_kernels(qblas_handle_t h, qblas_wformat_t f, qblas_dtype_t act, const char **names, size_t cap);
+
 /* ---- handle state ---- */
 typedef struct qb_cuda_state {
     int device;
