@@ -3,7 +3,8 @@
  * is rejected with INVALID_VALUE and a mismatched header with
  * ARCH_MISMATCH, leaving the handle's previous rows untouched; the writer's
  * output reads back identically; $QBLAS_TUNING_FILE fails qblas_create
- * loudly. Tolerances: none; every comparison here is exact (text, integers,
+ * loudly. Most files here are format version 1 (read as they are); the
+ * version 2 tests add attention rows. Tolerances: none; every comparison here is exact (text, integers,
  * and times that are multiples of 0.001 us, which the file stores exactly
  * as <us>.<3 digits> and the parser turns back into the same double). */
 #define _POSIX_C_SOURCE 200809L /* mkstemp, mkdtemp, setenv */
@@ -29,21 +30,38 @@ static const char base_fmt[] = "qblas-tuning 1\n"
                                "gemm int8 i8 1 4096 1024 512 cpu_ref_int8 - 5.500\n"
                                "end 3\n";
 
-static char *base_text(size_t *len)
+static char *fmt_text(const char *fmt, size_t fmt_size, size_t *len);
+static char *base_text(size_t *len) { return fmt_text(base_fmt, sizeof base_fmt, len); }
+
+/* A version 2 file: GEMM and attention rows, not in canonical order. */
+static const char v2_fmt[] = "qblas-tuning 2\n"
+                             "library %s\n"
+                             "device cpu\n"
+                             "cc 0\n"
+                             "sms 0\n"
+                             "driver none\n"
+                             "runtime none\n"
+                             "attn_prefill bf16 bf16 1 2147483647 64 8 128 cpu_ref_attention - 40.000\n"
+                             "gemm w4a16 f16 1 16 4096 4096 cpu_ref_w4a16 - 10.000\n"
+                             "attn_decode f16 e4m3 1 8 32 8 128 cpu_ref_attention fill=2 3.000\n"
+                             "gemm int8 i8 1 4096 1024 512 cpu_ref_int8 - 5.500\n"
+                             "end 4\n";
+
+static char *fmt_text(const char *fmt, size_t fmt_size, size_t *len)
 {
-    char *t = qbt_alloc(sizeof base_fmt + 64);
-    int n = snprintf(t, sizeof base_fmt + 64, base_fmt, qblas_get_version_string());
-    ck_assert(n > 0 && (size_t)n < sizeof base_fmt + 64);
+    char *t = qbt_alloc(fmt_size + 64);
+    int n = snprintf(t, fmt_size + 64, fmt, qblas_get_version_string());
+    ck_assert(n > 0 && (size_t)n < fmt_size + 64);
     *len = (size_t)n;
     return t;
 }
 
-/* base with the first occurrence of `from` replaced by `to` (lengths given:
- * `to` may hold NUL bytes). */
-static char *mutate(const char *from, const char *to, size_t to_len, size_t *len)
+/* The text of fmt with the first occurrence of `from` replaced by `to`
+ * (lengths given: `to` may hold NUL bytes). */
+static char *mutate_fmt(const char *fmt, size_t fmt_size, const char *from, const char *to, size_t to_len, size_t *len)
 {
     size_t blen;
-    char *base = base_text(&blen);
+    char *base = fmt_text(fmt, fmt_size, &blen);
     const char *at = strstr(base, from);
     ck_assert_msg(at != NULL, "mutation '%s' does not apply", from);
     size_t pre = (size_t)(at - base), from_len = strlen(from);
@@ -54,6 +72,27 @@ static char *mutate(const char *from, const char *to, size_t to_len, size_t *len
     memcpy(t + pre + to_len, at + from_len, blen - pre - from_len);
     qbt_free(base);
     return t;
+}
+
+/* The version 1 base, mutated. */
+static char *mutate(const char *from, const char *to, size_t to_len, size_t *len)
+{
+    return mutate_fmt(base_fmt, sizeof base_fmt, from, to, to_len, len);
+}
+
+/* The GEMM row a call with these arguments looks up. */
+static const qblas_tuning_entry_t *find_gemm(qblas_handle_t h, qblas_wformat_t f, qblas_dtype_t act, int64_t m,
+                                             int64_t n, int64_t k)
+{
+    const qblas_tuning_entry_t key = {.op = QBLAS_TUNING_GEMM, .format = f, .act = act, .n = n, .k = k};
+    return qb_tuning_find(h, &key, m);
+}
+
+static bool entry_is_row(const qblas_tuning_entry_t *e, const qblas_tuning_row_t *r)
+{
+    return e->op == QBLAS_TUNING_GEMM && e->format == r->format && e->act == r->act && e->m_min == r->m_min &&
+           e->m_max == r->m_max && e->n == r->n && e->k == r->k && !strcmp(e->kernel, r->kernel) &&
+           !strcmp(e->config, r->config) && e->time_us == r->time_us && e->kv_dtype == 0 && e->head_dim == 0;
 }
 
 static qblas_handle_t loaded_handle(void)
@@ -123,7 +162,7 @@ START_TEST(lookup_by_bucket)
     qblas_handle_t h = loaded_handle();
     const qblas_wformat_t W = QBLAS_WFORMAT_W4A16;
     for (int64_t m = 1; m <= 80; m++) {
-        const qblas_tuning_row_t *r = qb_tuning_find(h, W, QBLAS_DTYPE_F16, m, 4096, 4096);
+        const qblas_tuning_entry_t *r = find_gemm(h, W, QBLAS_DTYPE_F16, m, 4096, 4096);
         if (m <= 16)
             ck_assert(r && r->m_max == 16);
         else if (m <= 64)
@@ -131,13 +170,13 @@ START_TEST(lookup_by_bucket)
         else
             ck_assert(r == NULL);
     }
-    ck_assert(qb_tuning_find(h, W, QBLAS_DTYPE_BF16, 8, 4096, 4096) == NULL);
-    ck_assert(qb_tuning_find(h, W, QBLAS_DTYPE_F16, 8, 4096, 4095) == NULL);
-    ck_assert(qb_tuning_find(h, W, QBLAS_DTYPE_F16, 8, 4097, 4096) == NULL);
-    ck_assert(qb_tuning_find(h, QBLAS_WFORMAT_INT8, QBLAS_DTYPE_I8, 4096, 1024, 512) != NULL);
-    ck_assert(qb_tuning_find(h, QBLAS_WFORMAT_INT8, QBLAS_DTYPE_I8, 4097, 1024, 512) == NULL);
+    ck_assert(find_gemm(h, W, QBLAS_DTYPE_BF16, 8, 4096, 4096) == NULL);
+    ck_assert(find_gemm(h, W, QBLAS_DTYPE_F16, 8, 4096, 4095) == NULL);
+    ck_assert(find_gemm(h, W, QBLAS_DTYPE_F16, 8, 4097, 4096) == NULL);
+    ck_assert(find_gemm(h, QBLAS_WFORMAT_INT8, QBLAS_DTYPE_I8, 4096, 1024, 512) != NULL);
+    ck_assert(find_gemm(h, QBLAS_WFORMAT_INT8, QBLAS_DTYPE_I8, 4097, 1024, 512) == NULL);
     QBT_OK(qblas_tuning_clear(h));
-    ck_assert(qb_tuning_find(h, W, QBLAS_DTYPE_F16, 8, 4096, 4096) == NULL);
+    ck_assert(find_gemm(h, W, QBLAS_DTYPE_F16, 8, 4096, 4096) == NULL);
     QBT_OK(qblas_destroy(h));
 }
 END_TEST
@@ -149,7 +188,9 @@ typedef struct {
 } mutation;
 
 static const mutation malformed[] = {
-    {"qblas-tuning 1\n", "qblas-tuning 2\n"},           /* unknown format version */
+    {"qblas-tuning 1\n", "qblas-tuning 3\n"},           /* unknown format version */
+    {"qblas-tuning 1\n", "qblas-tuning 0\n"},
+    {"end 3\n", "attn_decode f16 f16 1 1 8 8 64 cpu_ref_attention - 1.000\nend 4\n"}, /* attention rows: version 2 */
     {"qblas-tuning 1\n", "qblas-tuning 01\n"},          /* leading zero */
     {"qblas-tuning 1\n", "qblas-tunin 1\n"},            /* wrong magic */
     {"qblas-tuning 1\n", "qblas-tuning  1\n"},          /* double space */
@@ -270,7 +311,7 @@ START_TEST(limits_rejected)
     size_t rows;
     QBT_OK(qblas_tuning_row_count(h, &rows));
     ck_assert_uint_eq(rows, 4096);
-    const qblas_tuning_row_t *found = qb_tuning_find(h, QBLAS_WFORMAT_INT8, QBLAS_DTYPE_I8, 4000, 8, 8);
+    const qblas_tuning_entry_t *found = find_gemm(h, QBLAS_WFORMAT_INT8, QBLAS_DTYPE_I8, 4000, 8, 8);
     ck_assert(found != NULL && found->m_min == 4000);
     qbt_free(big);
 
@@ -404,9 +445,9 @@ START_TEST(round_trip)
         all_rows(h, &again, &na);
         ck_assert(na == ng && same_rows(got, again, ng));
         for (size_t i = 0; i < n; i++) { /* every written row is found, equal, by lookup */
-            const qblas_tuning_row_t *f = qb_tuning_find(h, rows[i].format, rows[i].act, rows[i].m_max, rows[i].n,
-                                                         rows[i].k);
-            ck_assert(f && same_rows(f, &rows[i], 1));
+            const qblas_tuning_entry_t *f = find_gemm(h, rows[i].format, rows[i].act, rows[i].m_max, rows[i].n,
+                                                      rows[i].k);
+            ck_assert(f && entry_is_row(f, &rows[i]));
         }
         /* written again from the loaded rows: the same bytes */
         char *t3 = qbt_alloc(cap);
@@ -627,6 +668,260 @@ START_TEST(special_files_refused)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- format version 2 */
+
+static qblas_handle_t v2_handle(void)
+{
+    qblas_handle_t h = qbt_cpu();
+    size_t len;
+    char *t = fmt_text(v2_fmt, sizeof v2_fmt, &len);
+    QBT_OK(qblas_tuning_load_buffer(h, t, len));
+    qbt_free(t);
+    return h;
+}
+
+static qblas_tuning_entry_t attn_key(qblas_tuning_op_t op, qblas_dtype_t q, qblas_dtype_t kv, int64_t hq, int64_t hkv,
+                                     int64_t d)
+{
+    const qblas_tuning_entry_t key = {.op = op, .act = q, .kv_dtype = kv, .n = hq, .k = hkv, .head_dim = d};
+    return key;
+}
+
+/* Attention rows load, sort after the GEMM rows (which the version 1 API
+ * still sees alone), and are found by their whole key and M bucket. */
+START_TEST(attention_rows_load_and_lookup)
+{
+    qblas_handle_t h = v2_handle();
+    size_t n, ng;
+    QBT_OK(qblas_tuning_entry_count(h, &n));
+    QBT_OK(qblas_tuning_row_count(h, &ng));
+    ck_assert(n == 4 && ng == 2);
+    qblas_tuning_entry_t e[4];
+    for (size_t i = 0; i < 4; i++) QBT_OK(qblas_tuning_get_entry(h, i, &e[i]));
+    ck_assert(e[0].op == QBLAS_TUNING_GEMM && e[0].format == QBLAS_WFORMAT_W4A16);
+    ck_assert(e[1].op == QBLAS_TUNING_GEMM && e[1].format == QBLAS_WFORMAT_INT8);
+    ck_assert(e[2].op == QBLAS_TUNING_ATTN_DECODE && e[2].act == QBLAS_DTYPE_F16 && e[2].kv_dtype == QBLAS_DTYPE_E4M3);
+    ck_assert(e[2].m_min == 1 && e[2].m_max == 8 && e[2].n == 32 && e[2].k == 8 && e[2].head_dim == 128);
+    ck_assert(e[2].format == QBLAS_WFORMAT_INVALID && !strcmp(e[2].config, "fill=2") && e[2].time_us == 3.0);
+    ck_assert(e[3].op == QBLAS_TUNING_ATTN_PREFILL && e[3].kv_dtype == QBLAS_DTYPE_BF16 && e[3].m_max == 2147483647);
+    qblas_tuning_row_t r;
+    QBT_OK(qblas_tuning_get_row(h, 1, &r));
+    ck_assert(entry_is_row(&e[1], &r));
+    QBT_STATUS(qblas_tuning_get_row(h, 2, &r), QBLAS_STATUS_INVALID_VALUE); /* attention rows are not GEMM rows */
+    QBT_STATUS(qblas_tuning_get_entry(h, 4, &e[0]), QBLAS_STATUS_INVALID_VALUE);
+
+    qblas_tuning_entry_t k = attn_key(QBLAS_TUNING_ATTN_DECODE, QBLAS_DTYPE_F16, QBLAS_DTYPE_E4M3, 32, 8, 128);
+    for (int64_t m = 1; m <= 9; m++) ck_assert((qb_tuning_find(h, &k, m) != NULL) == (m <= 8));
+    const qblas_tuning_entry_t others[] = {
+        attn_key(QBLAS_TUNING_ATTN_PREFILL, QBLAS_DTYPE_F16, QBLAS_DTYPE_E4M3, 32, 8, 128),
+        attn_key(QBLAS_TUNING_ATTN_DECODE, QBLAS_DTYPE_BF16, QBLAS_DTYPE_E4M3, 32, 8, 128),
+        attn_key(QBLAS_TUNING_ATTN_DECODE, QBLAS_DTYPE_F16, QBLAS_DTYPE_I8, 32, 8, 128),
+        attn_key(QBLAS_TUNING_ATTN_DECODE, QBLAS_DTYPE_F16, QBLAS_DTYPE_E4M3, 64, 8, 128),
+        attn_key(QBLAS_TUNING_ATTN_DECODE, QBLAS_DTYPE_F16, QBLAS_DTYPE_E4M3, 32, 4, 128),
+        attn_key(QBLAS_TUNING_ATTN_DECODE, QBLAS_DTYPE_F16, QBLAS_DTYPE_E4M3, 32, 8, 64),
+    };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) ck_assert(qb_tuning_find(h, &others[i], 1) == NULL);
+    k = attn_key(QBLAS_TUNING_ATTN_PREFILL, QBLAS_DTYPE_BF16, QBLAS_DTYPE_BF16, 64, 8, 128);
+    ck_assert(qb_tuning_find(h, &k, 2147483647) == &h->tuning->rows[3]);
+    ck_assert(find_gemm(h, QBLAS_WFORMAT_W4A16, QBLAS_DTYPE_F16, 16, 4096, 4096) == &h->tuning->rows[0]);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+/* Version 2's own malformed classes: INVALID_VALUE, rows kept. */
+static const mutation malformed_v2[] = {
+    {"attn_decode f16 e4m3", "attn_decode f32 e4m3"},   /* query dtype */
+    {"attn_decode f16 e4m3", "attn_decode f16 u8"},     /* cache dtype */
+    {" 32 8 128 ", " 32 8 100 "},                       /* head_dim */
+    {" 32 8 128 ", " 32 8 0128 "},                      /* leading zero */
+    {" 32 8 128 ", " 32 5 128 "},                       /* query heads not a multiple of KV heads */
+    {" 32 8 128 ", " 32 0 128 "},                       /* no KV heads */
+    {" 32 8 128 ", " 32 8 "},                           /* 10 fields */
+    {" 32 8 128 ", " 32 8 128 128 "},                   /* 12 fields */
+    {"attn_decode f16", "attn_decod f16"},              /* unknown operation */
+    {"attn_decode f16", "attn_decode  f16"},            /* double space */
+    {"cpu_ref_attention fill", "cpu_ref_int8 fill"},    /* a GEMM kernel on an attention row */
+    {"gemm int8 i8 1 4096 1024 512 cpu_ref_int8", "gemm int8 i8 1 4096 1024 512 cpu_ref_attention"}, /* and back */
+    {"end 4\n", "attn_decode f16 e4m3 8 9 32 8 128 cpu_ref_attention - 1.000\nend 5\n"}, /* overlapping M */
+    {"end 4\n", "end 3\n"},                             /* wrong row count */
+};
+
+START_TEST(malformed_v2_rejected)
+{
+    qblas_handle_t h = v2_handle();
+    for (size_t i = 0; i < sizeof malformed_v2 / sizeof malformed_v2[0]; i++) {
+        const mutation *mu = &malformed_v2[i];
+        size_t len, n;
+        char *t = mutate_fmt(v2_fmt, sizeof v2_fmt, mu->from, mu->to, strlen(mu->to), &len);
+        qblas_status_t st = qblas_tuning_load_buffer(h, t, len);
+        ck_assert_msg(st == QBLAS_STATUS_INVALID_VALUE, "case %zu ('%s' -> '%s'): %s", i, mu->from, mu->to,
+                      qblas_status_string(st));
+        ck_assert_msg(strlen(qblas_last_error(h)) > 0, "case %zu leaves no reason", i);
+        QBT_OK(qblas_tuning_entry_count(h, &n));
+        ck_assert_uint_eq(n, 4);
+        qbt_free(t);
+    }
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+/* Version 1 files are read as they are; an attention row in one is named as the reason. */
+START_TEST(version1_read_compatibly)
+{
+    qblas_handle_t h = loaded_handle(); /* base_fmt: version 1 */
+    size_t n, len;
+    QBT_OK(qblas_tuning_entry_count(h, &n));
+    ck_assert_uint_eq(n, 3);
+    char *t = mutate("end 3\n", "attn_decode f16 f16 1 1 8 8 64 cpu_ref_attention - 1.000\nend 4\n", 61, &len);
+    QBT_STATUS(qblas_tuning_load_buffer(h, t, len), QBLAS_STATUS_INVALID_VALUE);
+    ck_assert_msg(strstr(qblas_last_error(h), "version 2") != NULL, "'%s'", qblas_last_error(h));
+    qbt_free(t);
+    t = mutate("qblas-tuning 1\n", "qblas-tuning 3\n", 15, &len);
+    QBT_STATUS(qblas_tuning_load_buffer(h, t, len), QBLAS_STATUS_INVALID_VALUE);
+    ck_assert_msg(strstr(qblas_last_error(h), "1 or 2") != NULL, "'%s'", qblas_last_error(h));
+    qbt_free(t);
+    /* the writer writes the current version; the rows read back the same */
+    qblas_tuning_header_t hd;
+    char buf[2048];
+    QBT_OK(qblas_tuning_device(h, &hd));
+    qblas_tuning_row_t r;
+    QBT_OK(qblas_tuning_get_row(h, 0, &r));
+    QBT_OK(qblas_tuning_write(&hd, &r, 1, buf, sizeof buf, &len));
+    ck_assert(strncmp(buf, "qblas-tuning 2\n", 15) == 0);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+/* Random entries of every kind: written, loaded, written again: the same bytes. */
+START_TEST(entries_round_trip)
+{
+    static const qblas_dtype_t kvs[] = {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16, QBLAS_DTYPE_E4M3, QBLAS_DTYPE_I8,
+                                        QBLAS_DTYPE_U4};
+    qbt_rng r = qbt_rng_make(11);
+    qblas_handle_t h = qbt_cpu();
+    qblas_tuning_header_t hd;
+    QBT_OK(qblas_tuning_device(h, &hd));
+    for (int trial = 0; trial < 10; trial++) {
+        enum { N = 60 };
+        qblas_tuning_entry_t e[N];
+        qblas_tuning_row_t rows[N];
+        size_t ng = random_rows(&r, rows, N / 2), n = 0;
+        for (size_t i = 0; i < ng; i++) {
+            memset(&e[n], 0, sizeof e[n]);
+            e[n] = (qblas_tuning_entry_t){.op = QBLAS_TUNING_GEMM, .format = rows[i].format, .act = rows[i].act,
+                                          .m_min = rows[i].m_min, .m_max = rows[i].m_max, .n = rows[i].n,
+                                          .k = rows[i].k, .time_us = rows[i].time_us};
+            memcpy(e[n].kernel, rows[i].kernel, sizeof e[n].kernel);
+            memcpy(e[n].config, rows[i].config, sizeof e[n].config);
+            n++;
+        }
+        while (n < N) { /* attention rows: one key each, M buckets from 1 */
+            const int64_t hkv = qbt_int(&r, 1, 64);
+            qblas_tuning_entry_t a = {
+                .op = qbt_int(&r, 0, 1) ? QBLAS_TUNING_ATTN_DECODE : QBLAS_TUNING_ATTN_PREFILL,
+                .act = qbt_int(&r, 0, 1) ? QBLAS_DTYPE_F16 : QBLAS_DTYPE_BF16, .kv_dtype = kvs[qbt_int(&r, 0, 4)],
+                .m_min = 1, .m_max = qbt_int(&r, 1, 2147483647), .n = hkv * qbt_int(&r, 1, 16), .k = hkv,
+                .head_dim = 64 << qbt_int(&r, 0, 2), .kernel = "cpu_ref_attention", .config = "-",
+                .time_us = (double)qbt_int(&r, 1, 999999999999LL) / 1000.0};
+            e[n++] = a;
+        }
+        /* attention keys drawn at random may repeat: drop the repeats the loader would refuse */
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++) {
+            bool dup = false;
+            for (size_t j = 0; j < kept && e[i].op != QBLAS_TUNING_GEMM; j++)
+                dup |= e[j].op == e[i].op && e[j].act == e[i].act && e[j].kv_dtype == e[i].kv_dtype &&
+                       e[j].n == e[i].n && e[j].k == e[i].k && e[j].head_dim == e[i].head_dim;
+            if (!dup) e[kept++] = e[i];
+        }
+        size_t cap = 256 * (kept + 16), len1, len2, got;
+        char *t1 = qbt_alloc(cap), *t2 = qbt_alloc(cap);
+        QBT_OK(qblas_tuning_write_entries(&hd, e, kept, t1, cap, &len1));
+        QBT_OK(qblas_tuning_load_buffer(h, t1, len1));
+        QBT_OK(qblas_tuning_entry_count(h, &got));
+        ck_assert_uint_eq(got, kept);
+        qblas_tuning_entry_t *back = calloc(got, sizeof *back);
+        for (size_t i = 0; i < got; i++) QBT_OK(qblas_tuning_get_entry(h, i, &back[i]));
+        for (size_t i = 0; i < kept; i++) { /* each written row is found, equal, by its key */
+            const qblas_tuning_entry_t *f = qb_tuning_find(h, &e[i], e[i].m_min);
+            ck_assert(f && !memcmp(f, &e[i], offsetof(qblas_tuning_entry_t, kernel)) && !strcmp(f->kernel, e[i].kernel) &&
+                      !strcmp(f->config, e[i].config) && f->time_us == e[i].time_us);
+        }
+        QBT_OK(qblas_tuning_write_entries(&hd, back, got, t2, cap, &len2));
+        char *t3 = qbt_alloc(cap);
+        size_t len3;
+        QBT_OK(qblas_tuning_load_buffer(h, t2, len2));
+        for (size_t i = 0; i < got; i++) QBT_OK(qblas_tuning_get_entry(h, i, &back[i]));
+        QBT_OK(qblas_tuning_write_entries(&hd, back, got, t3, cap, &len3));
+        ck_assert(len3 == len2 && memcmp(t2, t3, len2) == 0);
+        qbt_free(t1), qbt_free(t2), qbt_free(t3);
+        free(back);
+    }
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+START_TEST(entry_writer_rejects_bad_fields)
+{
+    qblas_tuning_header_t hd;
+    qblas_handle_t h = qbt_cpu();
+    QBT_OK(qblas_tuning_device(h, &hd));
+    const qblas_tuning_entry_t good = {.op = QBLAS_TUNING_ATTN_DECODE, .act = QBLAS_DTYPE_F16,
+                                       .kv_dtype = QBLAS_DTYPE_E4M3, .m_min = 1, .m_max = 4, .n = 32, .k = 8,
+                                       .head_dim = 128, .kernel = "cpu_ref_attention", .config = "-", .time_us = 1.0};
+    char buf[2048];
+    size_t len;
+    QBT_OK(qblas_tuning_write_entries(&hd, &good, 1, buf, sizeof buf, &len));
+    ck_assert(strstr(buf, "\nattn_decode f16 e4m3 1 4 32 8 128 cpu_ref_attention - 1.000\n") != NULL);
+    for (int c = 0; c < 8; c++) {
+        qblas_tuning_entry_t e = good;
+        switch (c) {
+        case 0: e.head_dim = 96; break;
+        case 1: e.k = 5; break;                          /* 32 query heads over 5 KV heads */
+        case 2: e.act = QBLAS_DTYPE_F32; break;
+        case 3: e.kv_dtype = QBLAS_DTYPE_E5M2; break;
+        case 4: e.format = QBLAS_WFORMAT_W4A16; break;   /* attention rows have no weight format */
+        case 5: e.op = (qblas_tuning_op_t)3; break;
+        case 6: e.op = QBLAS_TUNING_GEMM, e.format = QBLAS_WFORMAT_INT8, e.act = QBLAS_DTYPE_I8, e.kv_dtype = 0; break;
+        default: e.op = QBLAS_TUNING_GEMM, e.format = QBLAS_WFORMAT_INT8, e.act = QBLAS_DTYPE_I8, e.head_dim = 0; break;
+        }
+        QBT_STATUS(qblas_tuning_write_entries(&hd, &e, 1, buf, sizeof buf, &len), QBLAS_STATUS_INVALID_VALUE);
+    }
+    qblas_tuning_entry_t two[2] = {good, good};
+    two[1].m_min = 4, two[1].m_max = 9;
+    QBT_STATUS(qblas_tuning_write_entries(&hd, two, 2, buf, sizeof buf, &len), QBLAS_STATUS_INVALID_VALUE); /* overlap */
+    two[1].m_min = 5;
+    QBT_OK(qblas_tuning_write_entries(&hd, two, 2, buf, sizeof buf, &len));
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
+/* The candidates of every row kind (on the CPU: the reference kernels). */
+START_TEST(candidates_of_every_kind)
+{
+    qblas_handle_t h = qbt_cpu();
+    const char *names[4];
+    size_t n;
+    qblas_tuning_entry_t k = attn_key(QBLAS_TUNING_ATTN_DECODE, QBLAS_DTYPE_BF16, QBLAS_DTYPE_U4, 8, 8, 64);
+    QBT_OK(qblas_tuning_candidates(h, &k, names, 4, &n));
+    ck_assert(n == 1 && !strcmp(names[0], "cpu_ref_attention"));
+    k.op = QBLAS_TUNING_ATTN_PREFILL;
+    QBT_OK(qblas_tuning_candidates(h, &k, names, 4, &n));
+    ck_assert(n == 1 && !strcmp(names[0], "cpu_ref_attention"));
+    k.act = QBLAS_DTYPE_I8; /* not a query dtype */
+    QBT_OK(qblas_tuning_candidates(h, &k, names, 4, &n));
+    ck_assert_uint_eq(n, 0);
+    k = (qblas_tuning_entry_t){.op = QBLAS_TUNING_GEMM, .format = QBLAS_WFORMAT_SPARSE24, .act = QBLAS_DTYPE_E5M2};
+    QBT_OK(qblas_tuning_candidates(h, &k, names, 4, &n));
+    ck_assert(n == 1 && !strcmp(names[0], "cpu_ref_sparse24"));
+    k.op = (qblas_tuning_op_t)7;
+    QBT_STATUS(qblas_tuning_candidates(h, &k, names, 4, &n), QBLAS_STATUS_INVALID_VALUE);
+    QBT_STATUS(qblas_tuning_candidates(h, NULL, names, 4, &n), QBLAS_STATUS_INVALID_VALUE);
+    QBT_STATUS(qblas_tuning_candidates(h, &k, NULL, 4, &n), QBLAS_STATUS_INVALID_VALUE);
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
 Suite *qbt_suite(void)
 {
     Suite *s = suite_create("tuning");
@@ -642,6 +937,12 @@ Suite *qbt_suite(void)
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, file_and_environment);
     tcase_add_test(tc, long_path_keeps_reason);
+    tcase_add_test(tc, attention_rows_load_and_lookup);
+    tcase_add_test(tc, malformed_v2_rejected);
+    tcase_add_test(tc, version1_read_compatibly);
+    tcase_add_test(tc, entries_round_trip);
+    tcase_add_test(tc, entry_writer_rejects_bad_fields);
+    tcase_add_test(tc, candidates_of_every_kind);
     suite_add_tcase(s, tc);
     TCase *special = tcase_create("special_files");
     tcase_set_timeout(special, 10); /* a blocking open must fail the test, not hang it */

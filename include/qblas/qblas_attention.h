@@ -72,6 +72,39 @@ qblas_status_t qblas_attention(qblas_handle_t handle, const qblas_kv_cache_t *kv
                                const qblas_attention_params_t *p,
                                void *workspace, size_t workspace_bytes, void *stream);
 
+/* ---- plans (as qblas_gemm_plan, qblas_gemm.h) ----
+ * The selection behind qblas_attention_query (the decode split policy and
+ * the split count, or the prefill configuration) kept as a plain value.
+ * A plan serves calls of the same kind (decode or prefill) with num_seqs
+ * and num_q_tokens up to its own, and the same heads, head_dim, query and
+ * cache dtypes and cache scale mode; max_seq_len, seq_lens and the block
+ * tables may change from call to call (decode steps). Refusals as for GEMM
+ * plans: INVALID_VALUE (another problem, not a plan), ARCH_MISMATCH
+ * (another library version, backend or kind of device). */
+#define QBLAS_ATTENTION_PLAN_MAGIC 0x50544151u /* "QATP" */
+typedef struct qblas_attention_plan {
+    uint32_t magic;                 /* QBLAS_ATTENTION_PLAN_MAGIC once made */
+    int32_t version;                /* QBLAS_VERSION of the library that made it */
+    qblas_backend_t backend;
+    uint64_t device;                /* as in qblas_gemm_plan_t */
+    int32_t prefill;                /* 1: made for qo_indptr != NULL */
+    int32_t num_seqs, num_q_tokens; /* calls may have up to these */
+    int32_t num_q_heads, num_kv_heads, head_dim;
+    qblas_dtype_t q_dtype, kv_dtype;
+    qblas_scale_mode_t kv_scale_mode;
+    int32_t config;                 /* the backend's configuration index (-1: none) */
+    int32_t splits;                 /* decode: context splits per sequence (1: none) */
+    size_t workspace_bytes;
+    char config_name[QBLAS_KERNEL_NAME_MAX];
+    char kernel_name[QBLAS_KERNEL_NAME_MAX];
+} qblas_attention_plan_t;
+
+qblas_status_t qblas_attention_plan(qblas_handle_t handle, const qblas_kv_cache_t *kv,
+                                    const qblas_attention_params_t *p, qblas_attention_plan_t *plan);
+qblas_status_t qblas_attention_planned(qblas_handle_t handle, const qblas_attention_plan_t *plan,
+                                       const qblas_kv_cache_t *kv, const qblas_attention_params_t *p,
+                                       void *workspace, size_t workspace_bytes, void *stream);
+
 /* Quantize num_tokens new K and V rows ([num_tokens][num_kv_heads][head_dim],
  * src_dtype F32, F16 or BF16) into the cache slots slot_mapping[t] =
  * page * page_size + slot (a negative entry skips that token). Writes the

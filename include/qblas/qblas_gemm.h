@@ -93,6 +93,48 @@ qblas_status_t qblas_gemm(qblas_handle_t handle, int64_t m, int64_t n, int64_t k
                           qblas_dtype_t y_dtype, void *y, int64_t ldy,
                           void *workspace, size_t workspace_bytes, void *stream);
 
+/* ---- plans: select once, run many times ----
+ * qblas_gemm_plan answers what qblas_gemm_query answers (the kernel, the
+ * workspace) and keeps the choice behind it (the configuration, the K
+ * splits) in a plain value. qblas_gemm_planned runs a call with that
+ * choice: no selection, no tuning-row lookup, no split planning; an engine
+ * plans once per shape bucket (e.g. per captured batch size) and reuses the
+ * plan for every later call. A plan may be copied, stored and shared
+ * between handles; it is never edited.
+ *
+ * A plan serves calls with 1 <= M <= its m and everything else as it was
+ * made: n, k, the weight format, the X, W and Y dtypes and the scale modes.
+ * Otherwise qblas_gemm_planned answers INVALID_VALUE (another problem, or
+ * not a plan: the magic) or ARCH_MISMATCH (made by another library version,
+ * for another backend, or on another kind of device: compute capability
+ * and SM count on CUDA), and writes nothing. The workspace must hold the
+ * plan's workspace_bytes (else INSUFFICIENT_WORKSPACE). */
+#define QBLAS_GEMM_PLAN_MAGIC 0x504D4751u /* "QGMP" */
+typedef struct qblas_gemm_plan {
+    uint32_t magic;                 /* QBLAS_GEMM_PLAN_MAGIC once made */
+    int32_t version;                /* QBLAS_VERSION of the library that made it */
+    qblas_backend_t backend;        /* made on a handle of this backend */
+    uint64_t device;                /* ... on a device of this identity (backend-defined; CUDA: cc << 32 | SMs) */
+    int64_t m, n, k;                /* for calls with M <= m and this N and K */
+    qblas_wformat_t format;
+    qblas_dtype_t x_dtype, w_dtype, y_dtype;
+    qblas_scale_mode_t x_scale_mode, w_scale_mode;
+    int32_t config;                 /* the choice: the backend's configuration index (-1: it has none) */
+    int32_t splits;                 /* K splits (1: none) */
+    size_t workspace_bytes;         /* what every call of the plan needs */
+    char config_name[QBLAS_KERNEL_NAME_MAX]; /* the configuration, as tuning rows and $QBLAS_CUDA_KERNEL name it */
+    char kernel_name[QBLAS_KERNEL_NAME_MAX]; /* the kernel, as qblas_gemm_query names it for M = m */
+} qblas_gemm_plan_t;
+
+/* Select for a GEMM with these arguments (as qblas_gemm_query) and fill *plan. */
+qblas_status_t qblas_gemm_plan(qblas_handle_t handle, int64_t m, int64_t n, int64_t k, const qblas_act_t *x,
+                               const qblas_weight_t *w, qblas_dtype_t y_dtype, qblas_gemm_plan_t *plan);
+/* qblas_gemm with the plan's choice (see above for what it must match). */
+qblas_status_t qblas_gemm_planned(qblas_handle_t handle, const qblas_gemm_plan_t *plan, int64_t m, int64_t n,
+                                  int64_t k, const qblas_act_t *x, const qblas_weight_t *w, const void *bias,
+                                  qblas_dtype_t y_dtype, void *y, int64_t ldy, void *workspace,
+                                  size_t workspace_bytes, void *stream);
+
 /* Prepack: rewrite a CANONICAL weight (in the handle's memory) into the
  * handle's own layout. qblas_prepack_size() says how large dst must be;
  * qblas_prepack() fills dst and describes the result in *packed (whose

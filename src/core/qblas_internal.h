@@ -50,6 +50,16 @@ typedef struct qb_append_args {
     const int64_t *slot_mapping;
 } qb_append_args;
 
+/* A backend's choice for one call: which of its configurations, how many
+ * splits. Its query fills one; the run takes it back (one selection per
+ * call), and a plan (src/core/plan.c) keeps it, so the calls of a plan
+ * select nothing. */
+typedef struct qb_choice {
+    int32_t config;   /* the backend's configuration index; -1: the backend has none (CPU) */
+    int32_t splits;   /* K splits (GEMM) or context splits (decode attention); 1: none */
+    const char *name; /* the configuration's base name (tuning rows, QBLAS_CUDA_KERNEL); never NULL */
+} qb_choice;
+
 /* One backend: each entry may return NOT_SUPPORTED for combinations it lacks;
  * the operation entries (all but init/fini/gemm_query/gemm/prepack*) may be
  * NULL for a backend that does not have the operation, and the core then
@@ -63,24 +73,29 @@ typedef struct qb_backend_ops {
     int (*device_count)(void);                          /* usable devices (CPU: 1) */
     qblas_status_t (*init)(qblas_handle_t h);           /* may set h->backend_state */
     void (*fini)(qblas_handle_t h);
-    qblas_status_t (*gemm_query)(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info);
-    qblas_status_t (*gemm)(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream);
+    /* The query selects (fixed NULL) or takes a plan's choice (fixed), and
+     * says what it chose; the run gets the query's choice back. */
+    qblas_status_t (*gemm_query)(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed, qb_choice *chosen,
+                                 qblas_kernel_info_t *info);
+    qblas_status_t (*gemm)(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *c, void *ws, size_t ws_bytes,
+                           void *stream);
     qblas_status_t (*prepack_size)(qblas_handle_t h, const qblas_weight_t *w, size_t *bytes);
     qblas_status_t (*prepack)(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
                               qblas_weight_t *packed, void *stream);
     qblas_status_t (*quantize_act)(qblas_handle_t h, const qb_qact_args *a, void *stream);
     qblas_status_t (*attention_query)(qblas_handle_t h, const qblas_kv_cache_t *kv,
-                                      const qblas_attention_params_t *p, qblas_kernel_info_t *info);
-    qblas_status_t (*attention)(qblas_handle_t h, const qblas_kv_cache_t *kv,
-                                const qblas_attention_params_t *p, void *ws, size_t ws_bytes, void *stream);
+                                      const qblas_attention_params_t *p, const qb_choice *fixed, qb_choice *chosen,
+                                      qblas_kernel_info_t *info);
+    qblas_status_t (*attention)(qblas_handle_t h, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p,
+                                const qb_choice *c, void *ws, size_t ws_bytes, void *stream);
     qblas_status_t (*kv_append)(qblas_handle_t h, const qblas_kv_cache_t *kv, const qb_append_args *a,
                                 void *stream);
     /* Tuning files (src/core/tuning.c): the identity a file must match
      * (device, cc, SMs, driver, runtime; core fills the library version),
-     * and the kernel names a row of (format, act) may give on this handle:
-     * how many there are, the first cap of them in names. */
+     * and the kernel names a row of key's (op, format, act, kv_dtype) may
+     * give on this handle: how many there are, the first cap in names. */
     qblas_status_t (*tuning_device)(qblas_handle_t h, qblas_tuning_header_t *id);
-    size_t (*tuning_kernels)(qblas_handle_t h, qblas_wformat_t f, qblas_dtype_t act, const char **names, size_t cap);
+    size_t (*tuning_kernels)(qblas_handle_t h, const qblas_tuning_entry_t *key, const char **names, size_t cap);
 } qb_backend_ops;
 
 struct qblas_handle_s {
@@ -89,6 +104,7 @@ struct qblas_handle_s {
     int num_threads;                 /* CPU backend worker threads */
     const qb_backend_ops *ops;
     void *backend_state;
+    uint64_t arch_id;                /* what a plan must have been made on (backend init sets it; CPU: 0) */
     char last_error[QB_ERRMSG_MAX];
     char last_kernel[QBLAS_KERNEL_NAME_MAX];
     struct qb_tuning *tuning;        /* loaded tuning file (src/core/tuning.h), NULL: defaults */

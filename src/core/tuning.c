@@ -1,5 +1,6 @@
 /* tuning.c - tuning files: the strict parser, the writer, loading into a
- * handle, and the lookup the GPU dispatchers use (docs/TUNING.md).
+ * handle, and the lookup the GPU selectors use (docs/TUNING.md). Every row,
+ * GEMM or attention, is held as one qblas_tuning_entry_t.
  *
  * The parser trusts nothing in its input: every line is bounded
  * (QBLAS_TUNING_MAX_LINE), every byte must be printable ASCII, every number
@@ -111,6 +112,32 @@ static int act_allowed(int fi, qblas_dtype_t act)
     return 0;
 }
 
+/* Attention rows: the query dtypes and cache dtypes qblas_attention takes. */
+static const qblas_dtype_t attn_q[] = {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16};
+static const qblas_dtype_t attn_kv[] = {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16, QBLAS_DTYPE_E4M3, QBLAS_DTYPE_I8,
+                                        QBLAS_DTYPE_U4};
+static int in_set(const qblas_dtype_t *set, size_t n, qblas_dtype_t t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (set[i] == t) return 1;
+    return 0;
+}
+#define IN_SET(set, t) in_set(set, sizeof set / sizeof set[0], t)
+
+static const char *const op_names[] = {"gemm", "attn_decode", "attn_prefill"};
+static int op_valid(qblas_tuning_op_t op) { return op >= QBLAS_TUNING_GEMM && op <= QBLAS_TUNING_ATTN_PREFILL; }
+
+/* The (op, format, act, kv_dtype) of a key may appear in a row. */
+static int key_allowed(const qblas_tuning_entry_t *e)
+{
+    if (e->op == QBLAS_TUNING_GEMM) {
+        int fi = format_index(e->format);
+        return fi >= 0 && act_allowed(fi, e->act);
+    }
+    return op_valid(e->op) && e->format == QBLAS_WFORMAT_INVALID && IN_SET(attn_q, e->act) &&
+           IN_SET(attn_kv, e->kv_dtype);
+}
+
 static int field_is(const char *s, size_t n, const char *word) { return strlen(word) == n && memcmp(s, word, n) == 0; }
 
 static int lookup_format(const char *s, size_t n)
@@ -136,6 +163,7 @@ typedef struct {
     qblas_handle_t h;
     const char *buf;
     size_t len, pos;
+    int version;      /* the file's format version (1 or 2), once its first line is read */
     long line;        /* 1-based number of the current line */
     const char *s;    /* current line, without its '\n' */
     size_t n;
@@ -196,8 +224,8 @@ static int next_line(cursor *c, qblas_status_t *st)
 
 /* Split the current line at single spaces: exactly `want` non-empty fields. */
 typedef struct {
-    const char *s[10];
-    size_t n[10];
+    const char *s[12];
+    size_t n[12];
 } fields;
 
 static int split(const cursor *c, fields *f, int want)
@@ -262,8 +290,9 @@ static qblas_status_t header_magic(cursor *c)
     int64_t v;
     if (!split(c, &f, 2) || !field_is(f.s[0], f.n[0], MAGIC))
         return BAD(c, "not a qblas tuning file (the first line must be '" MAGIC " 1')", "");
-    if (!parse_uint(f.s[1], f.n[1], MAX_DIM, &v) || v != QBLAS_TUNING_FORMAT_VERSION)
-        return BAD(c, "format version is not 1, the only one this library reads", "");
+    if (!parse_uint(f.s[1], f.n[1], MAX_DIM, &v) || v < 1 || v > QBLAS_TUNING_FORMAT_VERSION)
+        return BAD(c, "format version is not 1 or 2, the ones this library reads", "");
+    c->version = (int)v;
     return QBLAS_STATUS_SUCCESS;
 }
 
@@ -294,38 +323,91 @@ static qblas_status_t header_line(cursor *c, int index, qblas_tuning_header_t *h
 
 /* ================= rows ================= */
 
-static qblas_status_t row_dims(cursor *c, const fields *f, qblas_tuning_row_t *r)
+/* m_min, m_max and two more dimensions (fields i .. i+3). */
+static qblas_status_t row_dims(cursor *c, const fields *f, int i, qblas_tuning_entry_t *r)
 {
-    if (!parse_uint(f->s[3], f->n[3], MAX_DIM, &r->m_min) || !parse_uint(f->s[4], f->n[4], MAX_DIM, &r->m_max) ||
-        !parse_uint(f->s[5], f->n[5], MAX_DIM, &r->n) || !parse_uint(f->s[6], f->n[6], MAX_DIM, &r->k))
-        return BAD(c, "m_min, m_max, n and k must be decimals in 1..2147483647", "");
-    if (r->m_min < 1 || r->n < 1 || r->k < 1) return BAD(c, "m_min, n and k must be >= 1", "");
+    if (!parse_uint(f->s[i], f->n[i], MAX_DIM, &r->m_min) || !parse_uint(f->s[i + 1], f->n[i + 1], MAX_DIM, &r->m_max) ||
+        !parse_uint(f->s[i + 2], f->n[i + 2], MAX_DIM, &r->n) || !parse_uint(f->s[i + 3], f->n[i + 3], MAX_DIM, &r->k))
+        return BAD(c, r->op == QBLAS_TUNING_GEMM ? "m_min, m_max, n and k must be decimals in 1..2147483647"
+                                                 : "m_min, m_max and the head counts must be decimals in 1..2147483647",
+                   "");
+    if (r->m_min < 1 || r->n < 1 || r->k < 1)
+        return BAD(c, r->op == QBLAS_TUNING_GEMM ? "m_min, n and k must be >= 1" : "m_min and the head counts must be >= 1",
+                   "");
     if (r->m_max < r->m_min) return BAD(c, "m_max < m_min", "");
     return QBLAS_STATUS_SUCCESS;
 }
 
-static qblas_status_t parse_row(cursor *c, qblas_tuning_row_t *r)
+/* kernel, config, time_us (fields i .. i+2). */
+static qblas_status_t row_tail(cursor *c, const fields *f, int i, qblas_tuning_entry_t *r)
+{
+    int64_t ns;
+    if (!valid_field(f->s[i], f->n[i], QBLAS_KERNEL_NAME_MAX, kernel_char))
+        return BAD(c, "kernel name must be 1..95 characters of [A-Za-z0-9_]", "");
+    if (!valid_field(f->s[i + 1], f->n[i + 1], QBLAS_TUNING_CONFIG_MAX, config_char))
+        return BAD(c, "config must be 1..63 characters of [A-Za-z0-9._=,:+-]", "");
+    if (!parse_time(f->s[i + 2], f->n[i + 2], &ns))
+        return BAD(c, "time must be <us>.<3 digits>, 0.001 .. 999999999.999", "");
+    copy_field(r->kernel, f->s[i], f->n[i]);
+    copy_field(r->config, f->s[i + 1], f->n[i + 1]);
+    r->time_us = (double)ns / 1000.0;
+    return QBLAS_STATUS_SUCCESS;
+}
+
+/* "gemm format act m_min m_max n k kernel config time_us" */
+static qblas_status_t parse_gemm(cursor *c, qblas_tuning_entry_t *r)
 {
     fields f;
-    int64_t ns;
-    memset(r, 0, sizeof *r);
-    if (!split(c, &f, 10)) return BAD(c, "a row has 10 fields separated by single spaces", "");
-    if (!field_is(f.s[0], f.n[0], "gemm")) return BAD(c, "unknown operation (rows are 'gemm')", "");
+    if (!split(c, &f, 10)) return BAD(c, "a gemm row has 10 fields separated by single spaces", "");
     int fi = lookup_format(f.s[1], f.n[1]);
     if (fi < 0) return BAD(c, "unknown format (w4a16, int8, fp8, w4a8, sparse24)", "");
     r->format = formats[fi].format;
     if (!lookup_act(fi, f.s[2], f.n[2], &r->act)) return BAD(c, "activation dtype not allowed for format ", formats[fi].name);
-    qblas_status_t st = row_dims(c, &f, r);
+    qblas_status_t st = row_dims(c, &f, 3, r);
+    return st ? st : row_tail(c, &f, 7, r);
+}
+
+static int lookup_dtype(const qblas_dtype_t *set, size_t n, const char *s, size_t len, qblas_dtype_t *t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (field_is(s, len, qblas_dtype_name(set[i]))) {
+            *t = set[i];
+            return 1;
+        }
+    return 0;
+}
+
+/* "attn_decode|attn_prefill q kv m_min m_max num_q_heads num_kv_heads head_dim kernel config time_us" */
+static qblas_status_t parse_attn(cursor *c, qblas_tuning_entry_t *r)
+{
+    fields f;
+    int64_t d;
+    if (c->version < 2) return BAD(c, "attention rows need format version 2 (the first line 'qblas-tuning 2')", "");
+    if (!split(c, &f, 11)) return BAD(c, "an attention row has 11 fields separated by single spaces", "");
+    if (!lookup_dtype(attn_q, sizeof attn_q / sizeof attn_q[0], f.s[1], f.n[1], &r->act))
+        return BAD(c, "query dtype must be f16 or bf16", "");
+    if (!lookup_dtype(attn_kv, sizeof attn_kv / sizeof attn_kv[0], f.s[2], f.n[2], &r->kv_dtype))
+        return BAD(c, "cache dtype must be f16, bf16, e4m3, i8 or u4", "");
+    qblas_status_t st = row_dims(c, &f, 3, r);
     if (st) return st;
-    if (!valid_field(f.s[7], f.n[7], QBLAS_KERNEL_NAME_MAX, kernel_char))
-        return BAD(c, "kernel name must be 1..95 characters of [A-Za-z0-9_]", "");
-    if (!valid_field(f.s[8], f.n[8], QBLAS_TUNING_CONFIG_MAX, config_char))
-        return BAD(c, "config must be 1..63 characters of [A-Za-z0-9._=,:+-]", "");
-    if (!parse_time(f.s[9], f.n[9], &ns)) return BAD(c, "time must be <us>.<3 digits>, 0.001 .. 999999999.999", "");
-    copy_field(r->kernel, f.s[7], f.n[7]);
-    copy_field(r->config, f.s[8], f.n[8]);
-    r->time_us = (double)ns / 1000.0;
-    return QBLAS_STATUS_SUCCESS;
+    if (r->n % r->k) return BAD(c, "num_q_heads must be a multiple of num_kv_heads", "");
+    if (!parse_uint(f.s[7], f.n[7], 256, &d) || (d != 64 && d != 128 && d != 256))
+        return BAD(c, "head_dim must be 64, 128 or 256", "");
+    r->head_dim = d;
+    return row_tail(c, &f, 8, r);
+}
+
+static qblas_status_t parse_row(cursor *c, qblas_tuning_entry_t *r)
+{
+    size_t op_len = 0;
+    memset(r, 0, sizeof *r);
+    while (op_len < c->n && c->s[op_len] != ' ') op_len++;
+    for (int op = 0; op < (int)(sizeof op_names / sizeof op_names[0]); op++)
+        if (field_is(c->s, op_len, op_names[op])) {
+            r->op = (qblas_tuning_op_t)op;
+            return op == QBLAS_TUNING_GEMM ? parse_gemm(c, r) : parse_attn(c, r);
+        }
+    return BAD(c, "unknown operation (rows are 'gemm', 'attn_decode' or 'attn_prefill')", "");
 }
 
 /* "end <rows>": the count must be the rows read. */
@@ -343,34 +425,53 @@ static qblas_status_t parse_end(cursor *c, size_t nrows)
 
 /* ================= order and overlaps ================= */
 
-static int cmp_key(const qblas_tuning_row_t *a, qblas_wformat_t f, qblas_dtype_t act, int64_t n, int64_t k)
+#define CMP(x, y) \
+    if ((x) != (y)) return (x) < (y) ? -1 : 1
+/* Rows of one key (everything but the M range) are one shape. */
+static int cmp_key(const qblas_tuning_entry_t *a, const qblas_tuning_entry_t *b)
 {
-    if (a->format != f) return a->format < f ? -1 : 1;
-    if (a->act != act) return a->act < act ? -1 : 1;
-    if (a->n != n) return a->n < n ? -1 : 1;
-    if (a->k != k) return a->k < k ? -1 : 1;
+    CMP(a->op, b->op);
+    CMP(a->format, b->format);
+    CMP(a->act, b->act);
+    CMP(a->kv_dtype, b->kv_dtype);
+    CMP(a->n, b->n);
+    CMP(a->k, b->k);
+    CMP(a->head_dim, b->head_dim);
     return 0;
 }
+#undef CMP
 
 static int cmp_rows(const void *pa, const void *pb)
 {
-    const qblas_tuning_row_t *a = pa, *b = pb;
-    int c = cmp_key(a, b->format, b->act, b->n, b->k);
+    const qblas_tuning_entry_t *a = pa, *b = pb;
+    int c = cmp_key(a, b);
     if (c) return c;
     return a->m_min < b->m_min ? -1 : a->m_min > b->m_min;
 }
 
-/* Sort; rows of one (format, act, n, k) must not share an M. */
-static qblas_status_t sort_rows(qblas_handle_t h, qblas_tuning_row_t *rows, size_t nrows)
+/* "w4a16 f16 n=4096 k=4096" or "attn_decode f16 kv=e4m3 heads=32/8 d=128": a row's key in errors. */
+static void describe_key(const qblas_tuning_entry_t *r, char *buf, size_t cap)
+{
+    if (r->op == QBLAS_TUNING_GEMM)
+        snprintf(buf, cap, "%s %s n=%lld k=%lld", formats[format_index(r->format)].name, qblas_dtype_name(r->act),
+                 LL(r->n), LL(r->k));
+    else
+        snprintf(buf, cap, "%s %s kv=%s heads=%lld/%lld d=%lld", op_names[r->op], qblas_dtype_name(r->act),
+                 qblas_dtype_name(r->kv_dtype), LL(r->n), LL(r->k), LL(r->head_dim));
+}
+
+/* Sort; rows of one key must not share an M. */
+static qblas_status_t sort_rows(qblas_handle_t h, qblas_tuning_entry_t *rows, size_t nrows)
 {
     if (nrows > 1) qsort(rows, nrows, sizeof *rows, cmp_rows);
     for (size_t i = 1; i < nrows; i++) {
-        const qblas_tuning_row_t *a = &rows[i - 1], *b = &rows[i];
-        if (cmp_key(a, b->format, b->act, b->n, b->k) == 0 && a->m_max >= b->m_min)
-            return qb_fail(h, QBLAS_STATUS_INVALID_VALUE,
-                           "tuning rows overlap: %s %s n=%lld k=%lld has M %lld..%lld and %lld..%lld",
-                           formats[format_index(a->format)].name, qblas_dtype_name(a->act), LL(a->n), LL(a->k),
+        const qblas_tuning_entry_t *a = &rows[i - 1], *b = &rows[i];
+        if (cmp_key(a, b) == 0 && a->m_max >= b->m_min) {
+            char key[128];
+            describe_key(a, key, sizeof key);
+            return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "tuning rows overlap: %s has M %lld..%lld and %lld..%lld", key,
                            LL(a->m_min), LL(a->m_max), LL(b->m_min), LL(b->m_max));
+        }
     }
     return QBLAS_STATUS_SUCCESS;
 }
@@ -382,7 +483,7 @@ void qb_tuning_free(qb_tuning *t)
     if (!t) return;
     free(t->rows);
     t->rows = NULL;
-    t->nrows = 0;
+    t->nrows = t->ngemm = 0;
 }
 
 void qb_tuning_destroy(qb_tuning *t)
@@ -438,6 +539,7 @@ qblas_status_t qb_tuning_parse(qblas_handle_t h, const char *buf, size_t len, qb
     qblas_status_t st = parse_lines(&c, out, cap);
     if (!st) st = sort_rows(h, out->rows, out->nrows);
     if (st) qb_tuning_free(out);
+    while (!st && out->ngemm < out->nrows && out->rows[out->ngemm].op == QBLAS_TUNING_GEMM) out->ngemm++;
     return st;
 }
 
@@ -450,18 +552,17 @@ static qblas_status_t device_of(qblas_handle_t h, qblas_tuning_header_t *id)
     return h->ops->tuning_device(h, id);
 }
 
-/* Names a row for (format index fi, act) may give on this handle. */
-static size_t kernels_of(qblas_handle_t h, int fi, qblas_dtype_t act, const char **names, size_t cap)
+/* Names a row of key's (op, format, act, kv_dtype) may give on this handle. */
+static size_t kernels_of(qblas_handle_t h, const qblas_tuning_entry_t *key, const char **names, size_t cap)
 {
-    if (fi < 0 || !act_allowed(fi, act)) return 0;
-    return h->ops->tuning_kernels(h, formats[fi].format, act, names, cap);
+    return key_allowed(key) ? h->ops->tuning_kernels(h, key, names, cap) : 0;
 }
 
-static int kernel_known(qblas_handle_t h, const qblas_tuning_row_t *r)
+static int kernel_known(qblas_handle_t h, const qblas_tuning_entry_t *r)
 {
-    const char *names[64];
-    size_t n = kernels_of(h, format_index(r->format), r->act, names, 64);
-    for (size_t i = 0; i < n && i < 64; i++)
+    const char *names[128];
+    size_t n = kernels_of(h, r, names, 128);
+    for (size_t i = 0; i < n && i < 128; i++)
         if (strcmp(names[i], r->kernel) == 0) return 1;
     return 0;
 }
@@ -484,11 +585,13 @@ static qblas_status_t match_device(qblas_handle_t h, const qblas_tuning_header_t
 static qblas_status_t check_kernels(qblas_handle_t h, const qb_tuning *t)
 {
     for (size_t i = 0; i < t->nrows; i++)
-        if (!kernel_known(h, &t->rows[i]))
-            return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "tuning row for %s %s n=%lld k=%lld names kernel '%s', "
-                           "which this %s handle does not have",
-                           formats[format_index(t->rows[i].format)].name, qblas_dtype_name(t->rows[i].act),
-                           LL(t->rows[i].n), LL(t->rows[i].k), t->rows[i].kernel, h->ops->name);
+        if (!kernel_known(h, &t->rows[i])) {
+            char key[128];
+            describe_key(&t->rows[i], key, sizeof key);
+            return qb_fail(h, QBLAS_STATUS_INVALID_VALUE,
+                           "tuning row for %s names kernel '%s', which this %s handle does not have", key,
+                           t->rows[i].kernel, h->ops->name);
+        }
     return QBLAS_STATUS_SUCCESS;
 }
 
@@ -597,19 +700,54 @@ qblas_status_t qblas_tuning_clear(qblas_handle_t h)
     return QBLAS_STATUS_SUCCESS;
 }
 
+/* The GEMM view of an entry (and back): the version 1 API's row. */
+static qblas_tuning_row_t row_of(const qblas_tuning_entry_t *e)
+{
+    qblas_tuning_row_t r = {.format = e->format, .act = e->act, .m_min = e->m_min, .m_max = e->m_max, .n = e->n,
+                            .k = e->k, .time_us = e->time_us};
+    memcpy(r.kernel, e->kernel, sizeof r.kernel);
+    memcpy(r.config, e->config, sizeof r.config);
+    return r;
+}
+
+static qblas_tuning_entry_t entry_of(const qblas_tuning_row_t *r)
+{
+    qblas_tuning_entry_t e = {.op = QBLAS_TUNING_GEMM, .format = r->format, .act = r->act, .m_min = r->m_min,
+                              .m_max = r->m_max, .n = r->n, .k = r->k, .time_us = r->time_us};
+    memcpy(e.kernel, r->kernel, sizeof e.kernel);
+    memcpy(e.config, r->config, sizeof e.config);
+    return e;
+}
+
 qblas_status_t qblas_tuning_row_count(qblas_handle_t h, size_t *rows)
 {
     if (!h || !rows) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "handle or rows is NULL");
-    *rows = h->tuning ? h->tuning->nrows : 0;
+    *rows = h->tuning ? h->tuning->ngemm : 0;
     return QBLAS_STATUS_SUCCESS;
 }
 
 qblas_status_t qblas_tuning_get_row(qblas_handle_t h, size_t i, qblas_tuning_row_t *row)
 {
     if (!h || !row) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "handle or row is NULL");
+    size_t n = h->tuning ? h->tuning->ngemm : 0;
+    if (i >= n) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "tuning row %zu of %zu GEMM rows", i, n);
+    *row = row_of(&h->tuning->rows[i]); /* canonical order: the GEMM rows come first */
+    return QBLAS_STATUS_SUCCESS;
+}
+
+qblas_status_t qblas_tuning_entry_count(qblas_handle_t h, size_t *entries)
+{
+    if (!h || !entries) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "handle or entries is NULL");
+    *entries = h->tuning ? h->tuning->nrows : 0;
+    return QBLAS_STATUS_SUCCESS;
+}
+
+qblas_status_t qblas_tuning_get_entry(qblas_handle_t h, size_t i, qblas_tuning_entry_t *entry)
+{
+    if (!h || !entry) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "handle or entry is NULL");
     size_t n = h->tuning ? h->tuning->nrows : 0;
     if (i >= n) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "tuning row %zu of %zu", i, n);
-    *row = h->tuning->rows[i];
+    *entry = h->tuning->rows[i];
     return QBLAS_STATUS_SUCCESS;
 }
 
@@ -619,20 +757,48 @@ qblas_status_t qblas_tuning_device(qblas_handle_t h, qblas_tuning_header_t *head
     return device_of(h, header);
 }
 
-qblas_status_t qblas_tuning_kernels(qblas_handle_t h, qblas_wformat_t format, qblas_dtype_t act, const char **names,
-                                    size_t cap, size_t *count)
+qblas_status_t qblas_tuning_candidates(qblas_handle_t h, const qblas_tuning_entry_t *key, const char **names,
+                                       size_t cap, size_t *count)
 {
-    if (!h || !count || (cap && !names))
-        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "handle, count or names is NULL");
-    int fi = format_index(format);
-    if (fi < 0 || !qb_dtype_valid(act))
-        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "format %d / act %d outside their enums", (int)format, (int)act);
-    *count = kernels_of(h, fi, act, names, cap);
+    if (!h || !key || !count || (cap && !names))
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "handle, key, count or names is NULL");
+    if (!op_valid(key->op) || (key->op == QBLAS_TUNING_GEMM && format_index(key->format) < 0) ||
+        !qb_dtype_valid(key->act) || (key->op != QBLAS_TUNING_GEMM && !qb_dtype_valid(key->kv_dtype)))
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "op %d / format %d / act %d / kv dtype %d outside their enums",
+                       (int)key->op, (int)key->format, (int)key->act, (int)key->kv_dtype);
+    *count = kernels_of(h, key, names, cap);
     return QBLAS_STATUS_SUCCESS;
 }
 
-const qblas_tuning_row_t *qb_tuning_find(qblas_handle_t h, qblas_wformat_t f, qblas_dtype_t act, int64_t m, int64_t n,
-                                         int64_t k)
+qblas_status_t qblas_tuning_kernels(qblas_handle_t h, qblas_wformat_t format, qblas_dtype_t act, const char **names,
+                                    size_t cap, size_t *count)
+{
+    const qblas_tuning_entry_t key = {.op = QBLAS_TUNING_GEMM, .format = format, .act = act};
+    return qblas_tuning_candidates(h, &key, names, cap, count);
+}
+
+void qb_tuning_gemm_key(const qb_gemm_args *a, qblas_tuning_entry_t *key)
+{
+    memset(key, 0, sizeof *key);
+    key->op = QBLAS_TUNING_GEMM;
+    key->format = a->w->format;
+    key->act = a->x->dtype;
+    key->n = a->n;
+    key->k = a->k;
+}
+
+void qb_tuning_attention_key(const qblas_kv_cache_t *kv, const qblas_attention_params_t *p, qblas_tuning_entry_t *key)
+{
+    memset(key, 0, sizeof *key);
+    key->op = p->qo_indptr ? QBLAS_TUNING_ATTN_PREFILL : QBLAS_TUNING_ATTN_DECODE;
+    key->act = p->q_dtype;
+    key->kv_dtype = kv->dtype;
+    key->n = p->num_q_heads;
+    key->k = kv->num_kv_heads;
+    key->head_dim = kv->head_dim;
+}
+
+const qblas_tuning_entry_t *qb_tuning_find(qblas_handle_t h, const qblas_tuning_entry_t *key, int64_t m)
 {
     const qb_tuning *t = h->tuning;
     if (!t) return NULL;
@@ -640,15 +806,15 @@ const qblas_tuning_row_t *qb_tuning_find(qblas_handle_t h, qblas_wformat_t f, qb
     size_t lo = 0, hi = t->nrows;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = cmp_key(&t->rows[mid], f, act, n, k);
+        int c = cmp_key(&t->rows[mid], key);
         if (c < 0 || (c == 0 && t->rows[mid].m_min <= m))
             lo = mid + 1;
         else
             hi = mid;
     }
     if (lo == 0) return NULL;
-    const qblas_tuning_row_t *r = &t->rows[lo - 1];
-    return cmp_key(r, f, act, n, k) == 0 && m <= r->m_max ? r : NULL;
+    const qblas_tuning_entry_t *r = &t->rows[lo - 1];
+    return cmp_key(r, key) == 0 && m <= r->m_max ? r : NULL;
 }
 
 /* ================= the writer ================= */
@@ -677,15 +843,18 @@ static int64_t time_ns(double us)
     return (int64_t)(us * 1000.0 + 0.5);
 }
 
-static qblas_status_t check_row(const qblas_tuning_row_t *r, size_t i)
+static qblas_status_t check_row(const qblas_tuning_entry_t *r, size_t i)
 {
-    int fi = format_index(r->format);
     const char *bad = NULL;
-    if (fi < 0 || !act_allowed(fi, r->act))
-        bad = "format or activation dtype";
+    const int gemm = r->op == QBLAS_TUNING_GEMM;
+    if (!op_valid(r->op) || !key_allowed(r))
+        bad = "op, format or dtype";
     else if (r->m_min < 1 || r->m_max < r->m_min || r->m_max > MAX_DIM || r->n < 1 || r->n > MAX_DIM || r->k < 1 ||
              r->k > MAX_DIM)
         bad = "m_min, m_max, n or k";
+    else if (gemm ? r->kv_dtype != 0 || r->head_dim != 0
+                  : r->n % r->k != 0 || (r->head_dim != 64 && r->head_dim != 128 && r->head_dim != 256))
+        bad = gemm ? "kv_dtype or head_dim (0 in GEMM rows)" : "head counts or head_dim";
     else if (!valid_field(r->kernel, strnlen(r->kernel, QBLAS_KERNEL_NAME_MAX), QBLAS_KERNEL_NAME_MAX, kernel_char))
         bad = "kernel";
     else if (!valid_field(r->config, strnlen(r->config, QBLAS_TUNING_CONFIG_MAX), QBLAS_TUNING_CONFIG_MAX,
@@ -698,9 +867,9 @@ static qblas_status_t check_row(const qblas_tuning_row_t *r, size_t i)
 }
 
 /* Overlaps, found as the loader would find them (on a sorted copy). */
-static qblas_status_t check_overlaps(const qblas_tuning_row_t *rows, size_t nrows)
+static qblas_status_t check_overlaps(const qblas_tuning_entry_t *rows, size_t nrows)
 {
-    qblas_tuning_row_t *copy = malloc((nrows ? nrows : 1) * sizeof *copy);
+    qblas_tuning_entry_t *copy = malloc((nrows ? nrows : 1) * sizeof *copy);
     if (!copy) return qb_fail(NULL, QBLAS_STATUS_ALLOC_FAILED, "no memory to check %zu tuning rows", nrows);
     if (nrows) memcpy(copy, rows, nrows * sizeof *copy);
     qblas_status_t st = sort_rows(NULL, copy, nrows);
@@ -728,24 +897,29 @@ static void put(sink *s, const char *fmt, ...)
     s->len += n > 0 ? (size_t)n : 0;
 }
 
-static void put_text(sink *s, const qblas_tuning_header_t *hd, const qblas_tuning_row_t *rows, size_t nrows)
+static void put_text(sink *s, const qblas_tuning_header_t *hd, const qblas_tuning_entry_t *rows, size_t nrows)
 {
     put(s, MAGIC " %d\n# qblas tuning file (docs/TUNING.md)\n", QBLAS_TUNING_FORMAT_VERSION);
     put(s, "library %s\ndevice %s\ncc %d\nsms %d\ndriver %s\nruntime %s\n", hd->library, hd->device, hd->cc, hd->sms,
         hd->driver, hd->runtime);
-    put(s, "# op format act m_min m_max n k kernel config time_us\n");
+    put(s, "# gemm format act m_min m_max n k kernel config time_us\n"
+           "# attn_decode|attn_prefill q kv m_min m_max num_q_heads num_kv_heads head_dim kernel config time_us\n");
     for (size_t i = 0; i < nrows; i++) {
-        const qblas_tuning_row_t *r = &rows[i];
+        const qblas_tuning_entry_t *r = &rows[i];
         int64_t ns = time_ns(r->time_us);
-        put(s, "gemm %s %s %lld %lld %lld %lld %s %s %lld.%03lld\n", formats[format_index(r->format)].name,
-            qblas_dtype_name(r->act), LL(r->m_min), LL(r->m_max), LL(r->n), LL(r->k), r->kernel, r->config,
-            LL(ns / 1000), LL(ns % 1000));
+        if (r->op == QBLAS_TUNING_GEMM)
+            put(s, "gemm %s %s", formats[format_index(r->format)].name, qblas_dtype_name(r->act));
+        else
+            put(s, "%s %s %s", op_names[r->op], qblas_dtype_name(r->act), qblas_dtype_name(r->kv_dtype));
+        put(s, " %lld %lld %lld %lld", LL(r->m_min), LL(r->m_max), LL(r->n), LL(r->k));
+        if (r->op != QBLAS_TUNING_GEMM) put(s, " %lld", LL(r->head_dim));
+        put(s, " %s %s %lld.%03lld\n", r->kernel, r->config, LL(ns / 1000), LL(ns % 1000));
     }
     put(s, "end %zu\n", nrows);
 }
 
-qblas_status_t qblas_tuning_write(const qblas_tuning_header_t *header, const qblas_tuning_row_t *rows, size_t nrows,
-                                  char *buf, size_t cap, size_t *len)
+qblas_status_t qblas_tuning_write_entries(const qblas_tuning_header_t *header, const qblas_tuning_entry_t *rows,
+                                          size_t nrows, char *buf, size_t cap, size_t *len)
 {
     if (!header || !len || (nrows && !rows) || (cap && !buf))
         return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "header, rows, buf or len is NULL");
@@ -765,4 +939,19 @@ qblas_status_t qblas_tuning_write(const qblas_tuning_header_t *header, const qbl
     put_text(&out, header, rows, nrows);
     qb_clear_error(NULL);
     return QBLAS_STATUS_SUCCESS;
+}
+
+qblas_status_t qblas_tuning_write(const qblas_tuning_header_t *header, const qblas_tuning_row_t *rows, size_t nrows,
+                                  char *buf, size_t cap, size_t *len)
+{
+    if (!header || !len || (nrows && !rows) || (cap && !buf))
+        return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "header, rows, buf or len is NULL");
+    if (nrows > QBLAS_TUNING_MAX_ROWS)
+        return qb_fail(NULL, QBLAS_STATUS_INVALID_VALUE, "%zu rows exceed the limit of %d", nrows, QBLAS_TUNING_MAX_ROWS);
+    qblas_tuning_entry_t *e = malloc((nrows ? nrows : 1) * sizeof *e);
+    if (!e) return qb_fail(NULL, QBLAS_STATUS_ALLOC_FAILED, "no memory for %zu tuning rows", nrows);
+    for (size_t i = 0; i < nrows; i++) e[i] = entry_of(&rows[i]);
+    qblas_status_t st = qblas_tuning_write_entries(header, e, nrows, buf, cap, len);
+    free(e);
+    return st;
 }

@@ -28,10 +28,24 @@ static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, qb_cpu_
     return st ? st : setups[a->w->format](h, p);
 }
 
-static qblas_status_t cpu_gemm_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info)
+/* The CPU's one "configuration" per operation: the reference kernel, by the
+ * name its tuning rows give (a plan of the CPU keeps no choice). */
+static const char *const ref_names[] = {
+    [QBLAS_WFORMAT_W4A16] = "cpu_ref_w4a16", [QBLAS_WFORMAT_INT8] = "cpu_ref_int8",
+    [QBLAS_WFORMAT_FP8] = "cpu_ref_fp8",     [QBLAS_WFORMAT_W4A8] = "cpu_ref_w4a8",
+    [QBLAS_WFORMAT_SPARSE24] = "cpu_ref_sparse24",
+};
+#define CPU_REF_ATTENTION "cpu_ref_attention"
+
+static qb_choice ref_choice(const char *name) { return (qb_choice){-1, 1, name}; }
+
+static qblas_status_t cpu_gemm_query(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed,
+                                     qb_choice *chosen, qblas_kernel_info_t *info)
 {
     qb_cpu_gemm_plan p;
     size_t ws;
+    (void)fixed;
+    *chosen = ref_choice(ref_names[a->w->format]);
     qblas_status_t st = make_plan(h, a, &p);
     if (st) return st;
     if (!qb_cpu_gemm_workspace(&p, h->num_threads, &ws))
@@ -41,7 +55,8 @@ static qblas_status_t cpu_gemm_query(qblas_handle_t h, const qb_gemm_args *a, qb
     return QBLAS_STATUS_SUCCESS;
 }
 
-static qblas_status_t cpu_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream)
+static qblas_status_t cpu_gemm(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *c, void *ws, size_t ws_bytes,
+                               void *stream)
 {
     qb_cpu_gemm_plan p;
     qblas_status_t st = make_plan(h, a, &p);
@@ -105,8 +120,17 @@ static qblas_status_t cpu_quantize_act(qblas_handle_t h, const qb_qact_args *a, 
     return qb_cpu_quantize_act(h, a);
 }
 
+static qblas_status_t cpu_attention_query(qblas_handle_t h, const qblas_kv_cache_t *kv,
+                                          const qblas_attention_params_t *p, const qb_choice *fixed, qb_choice *chosen,
+                                          qblas_kernel_info_t *info)
+{
+    (void)fixed;
+    *chosen = ref_choice(CPU_REF_ATTENTION);
+    return qb_cpu_attention_query(h, kv, p, info);
+}
+
 static qblas_status_t cpu_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p,
-                                    void *ws, size_t ws_bytes, void *stream)
+                                    const qb_choice *c, void *ws, size_t ws_bytes, void *stream)
 {
     return qb_cpu_attention(h, kv, p, ws, ws_bytes);
 }
@@ -130,18 +154,11 @@ static qblas_status_t cpu_tuning_device(qblas_handle_t h, qblas_tuning_header_t 
     return QBLAS_STATUS_SUCCESS;
 }
 
-/* One reference kernel per format (the tuning file's core checked the act dtype). */
-static size_t cpu_tuning_kernels(qblas_handle_t h, qblas_wformat_t f, qblas_dtype_t act, const char **names,
-                                 size_t cap)
+/* One reference kernel per format, one for attention (the core checked the key's dtypes). */
+static size_t cpu_tuning_kernels(qblas_handle_t h, const qblas_tuning_entry_t *key, const char **names, size_t cap)
 {
-    static const char *const ref[] = {
-        [QBLAS_WFORMAT_W4A16] = "cpu_ref_w4a16", [QBLAS_WFORMAT_INT8] = "cpu_ref_int8",
-        [QBLAS_WFORMAT_FP8] = "cpu_ref_fp8",     [QBLAS_WFORMAT_W4A8] = "cpu_ref_w4a8",
-        [QBLAS_WFORMAT_SPARSE24] = "cpu_ref_sparse24",
-    };
-    (void)h, (void)act;
-    if ((unsigned)f >= sizeof ref / sizeof ref[0] || !ref[f]) return 0;
-    if (cap > 0) names[0] = ref[f];
+    (void)h;
+    if (cap > 0) names[0] = key->op == QBLAS_TUNING_GEMM ? ref_names[key->format] : CPU_REF_ATTENTION;
     return 1;
 }
 
@@ -156,7 +173,7 @@ const qb_backend_ops qb_cpu_backend_ops = {
     .prepack_size = cpu_prepack_size,
     .prepack = cpu_prepack,
     .quantize_act = cpu_quantize_act,
-    .attention_query = qb_cpu_attention_query,
+    .attention_query = cpu_attention_query,
     .attention = cpu_attention,
     .kv_append = cpu_kv_append,
 };

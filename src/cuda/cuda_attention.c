@@ -11,10 +11,11 @@
  * group tile of 1, 2, 4 or 8 query heads; G > 8 runs ceil(G / 8) CTAs per
  * kv head.
  *
- * Split policy (decode): base = num_seqs * Hkv * ceil(G / GT) CTAs; when
- * that leaves SMs idle (base < sms * ctas_per_sm), each sequence is split
- * into S = min(floor(sms * ctas_per_sm / base), ceil(max_seq_len /
- * min_split_tokens), max_splits) parts. The host cannot read seq_lens, so
+ * Split policy (decode), the selected configuration's (kernel_configs.h):
+ * base = num_seqs * Hkv * ceil(G / GT) CTAs; when that leaves SMs idle
+ * (base < sms * ctas_per_sm), each sequence is split into S =
+ * min(floor(sms * ctas_per_sm / base), ceil(max_seq_len / min_split_tokens),
+ * max_splits) parts; a plan's calls take the plan's S. The host cannot read seq_lens, so
  * S is sized by max_seq_len; on the device each split takes an equal share
  * (rounded up to whole tiles) of its own sequence's visible keys, and a
  * split with nothing to do writes an empty partial (m = -inf).
@@ -25,6 +26,7 @@
 #include <limits.h>
 #include <stdio.h>
 
+#include "../core/tuning.h"
 #include "cuda_backend.h"
 #include "kernels_attention.h"
 
@@ -33,6 +35,7 @@
 #define GRID_X_MAX ((int64_t)0x7FFFFFFF)
 
 typedef struct {
+    const qb_cuda_cfg *cfg;
     qb_attn_kparams kp;
     int group_tile, num_splits; /* decode */
     size_t ws_bytes;
@@ -50,8 +53,6 @@ static const char *kv_name(qblas_dtype_t t)
     }
 }
 
-static const qb_cuda_attn_cfg *attn_cfg(qblas_handle_t h) { return qb_cuda(h)->arch->attn[0]; }
-
 static bool al16(const void *p) { return ((uintptr_t)p & 15) == 0; }
 
 static qb_kv_kparams kv_params(const qblas_kv_cache_t *kv)
@@ -68,17 +69,17 @@ static qb_kv_kparams kv_params(const qblas_kv_cache_t *kv)
 qblas_status_t qb_cuda_attention_init(qblas_handle_t h)
 {
     const qb_cuda_state *s = qb_cuda(h);
-    if (!s->arch->attn[0]) return QBLAS_STATUS_SUCCESS;
     QB_CUDA_TRY(h, qb_attn_decode_prepare(s->smem_optin));
     QB_CUDA_TRY(h, qb_attn_prefill_prepare(s->smem_optin));
     return QBLAS_STATUS_SUCCESS;
 }
 
-/* Decode: group tile, splits, workspace, name. */
-static qblas_status_t plan_decode(qblas_handle_t h, const qblas_kv_cache_t *kv, attn_plan *pl)
+/* Decode: group tile, splits (the configuration's policy, or a plan's
+ * count), workspace, name. */
+static qblas_status_t plan_decode(qblas_handle_t h, const qblas_kv_cache_t *kv, const qb_choice *fixed, attn_plan *pl)
 {
     const qb_cuda_state *s = qb_cuda(h);
-    const qb_cuda_attn_cfg *cfg = attn_cfg(h);
+    const qb_cuda_cfg *cfg = pl->cfg;
     qb_attn_kparams *kp = &pl->kp;
     const int G = kp->group;
     const int gt = G >= 5 ? 8 : (G >= 3 ? 4 : G);
@@ -94,7 +95,9 @@ static qblas_status_t plan_decode(qblas_handle_t h, const qblas_kv_cache_t *kv, 
     const int64_t base = (int64_t)kp->num_seqs * kv->num_kv_heads * gchunks;
     const int64_t slots = (int64_t)s->sms * cfg->ctas_per_sm;
     int64_t S = 1;
-    if (base < slots) {
+    if (fixed) {
+        S = fixed->splits < 1 ? 1 : fixed->splits > cfg->max_splits ? cfg->max_splits : fixed->splits;
+    } else if (base < slots) {
         S = slots / base;
         const int64_t cap = qb_cdiv(kp->max_seq_len, cfg->min_split_tokens);
         if (S > cap) S = cap;
@@ -110,16 +113,22 @@ static qblas_status_t plan_decode(qblas_handle_t h, const qblas_kv_cache_t *kv, 
     pl->group_tile = gt;
     pl->num_splits = (int)S;
     pl->ws_bytes = qb_attn_decode_workspace(kp, (int)S);
-    const char *tag = kv->dtype == QBLAS_DTYPE_E4M3 && s->cc >= 89 ? "sm89" : cfg->tag;
+    const char *tag = kv->dtype == QBLAS_DTYPE_E4M3 && s->cc >= 89 ? "sm89" : "sm80";
     snprintf(pl->name, sizeof pl->name, "attn_decode_%s_d%d_g%d_%s%s", kv_name(kv->dtype), kv->head_dim, gt, tag,
              S > 1 ? "_split" : "");
     return QBLAS_STATUS_SUCCESS;
 }
 
+/* fixed: a plan's (or the query's) choice; NULL: select. */
 static qblas_status_t make_plan(qblas_handle_t h, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p,
-                                attn_plan *pl)
+                                const qb_choice *fixed, attn_plan *pl)
 {
-    if (!attn_cfg(h)) return UNSUPPORTED("CUDA attention: no kernels for %s", qb_cuda(h)->arch->name);
+    qblas_status_t st;
+    qblas_tuning_entry_t key;
+    qb_tuning_attention_key(kv, p, &key);
+    const qb_cuda_need need = {p->qo_indptr ? QB_FAM_ATTN_PREFILL : QB_FAM_ATTN_DECODE, QB_DTYPE_ANY, -1,
+                               p->qo_indptr ? p->num_q_tokens : p->num_seqs, &key};
+    if (!(pl->cfg = qb_cuda_select(h, &need, fixed, &st))) return st;
     if (!al16(p->q) || !al16(p->o))
         return UNSUPPORTED("CUDA attention needs q and o 16-byte aligned (rows move in 16-byte vectors)");
     if (!al16(kv->k) || !al16(kv->v))
@@ -132,7 +141,7 @@ static qblas_status_t make_plan(qblas_handle_t h, const qblas_kv_cache_t *kv, co
         .max_seq_len = p->max_seq_len, .sm_scale = p->sm_scale, .logit_softcap = p->logit_softcap,
         .window_left = p->window_left, .causal = p->causal,
     };
-    if (!p->qo_indptr) return plan_decode(h, kv, pl);
+    if (!p->qo_indptr) return plan_decode(h, kv, fixed, pl);
     /* prefill / extend: helper kernels of attn_prefill*.cu */
     if (kv->num_kv_heads > 65535) return UNSUPPORTED("CUDA prefill attention handles num_kv_heads <= 65535");
     /* grid x: an upper bound of the q tiles, ceil(num_q_tokens * G / rows) + num_seqs (attn_prefill.cu) */
@@ -146,25 +155,28 @@ static qblas_status_t make_plan(qblas_handle_t h, const qblas_kv_cache_t *kv, co
     snprintf(pl->name, sizeof pl->name, "%s", name);
     const size_t ws = qb_attn_prefill_workspace(&pl->kp);
     pl->ws_bytes = ws ? ws + 255 : 0; /* used from a 256-byte boundary */
+    pl->num_splits = 1;
     return QBLAS_STATUS_SUCCESS;
 }
 
 qblas_status_t qb_cuda_attention_query(qblas_handle_t h, const qblas_kv_cache_t *kv,
-                                       const qblas_attention_params_t *p, qblas_kernel_info_t *info)
+                                       const qblas_attention_params_t *p, const qb_choice *fixed, qb_choice *chosen,
+                                       qblas_kernel_info_t *info)
 {
     attn_plan pl;
-    qblas_status_t st = make_plan(h, kv, p, &pl);
+    qblas_status_t st = make_plan(h, kv, p, fixed, &pl);
     if (st) return st;
     qb_kernel_info(info, pl.ws_bytes, pl.name);
+    *chosen = qb_cuda_choice(pl.cfg, pl.num_splits);
     return QBLAS_STATUS_SUCCESS;
 }
 
 qblas_status_t qb_cuda_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p,
-                                 void *ws, size_t ws_bytes, void *stream)
+                                 const qb_choice *c, void *ws, size_t ws_bytes, void *stream)
 {
     cudaStream_t s = (cudaStream_t)stream;
     attn_plan pl;
-    qblas_status_t st = make_plan(h, kv, p, &pl);
+    qblas_status_t st = make_plan(h, kv, p, c, &pl);
     if (st || (st = qb_cuda_on_device(h))) return st;
     (void)ws_bytes; /* the core checked it against the query */
     if (p->qo_indptr) {
@@ -181,7 +193,6 @@ qblas_status_t qb_cuda_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, c
 qblas_status_t qb_cuda_kv_append(qblas_handle_t h, const qblas_kv_cache_t *kv, const qb_append_args *a, void *stream)
 {
     qblas_status_t st;
-    if (!attn_cfg(h)) return UNSUPPORTED("CUDA KV append: no kernels for %s", qb_cuda(h)->arch->name);
     int64_t rows;
     if (!qb_mul(a->num_tokens, 2 * (int64_t)kv->num_kv_heads, &rows) || qb_cdiv(rows, 4) > GRID_X_MAX)
         return UNSUPPORTED("CUDA KV append: num_tokens * num_kv_heads = %lld rows is too large",

@@ -83,10 +83,12 @@ static qblas_status_t cuda_init_state(qblas_handle_t h, qb_cuda_state *s)
         return qb_fail(h, QBLAS_STATUS_ARCH_MISMATCH,
                        "compute capability %d.%d: this build has kernels for sm_80 (8.x), sm_89 and sm_90a only",
                        s->cc / 10, s->cc % 10);
+    h->arch_id = (uint64_t)s->cc << 32 | (uint32_t)s->sms; /* what plans made here carry */
+    /* one configuration of any family (the others keep their defaults) */
     const char *force = getenv("QBLAS_CUDA_KERNEL");
-    if (force && *force && !(s->forced = qb_cuda_w4a16_find(s->arch, force)))
-        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "QBLAS_CUDA_KERNEL=%s names no kernel of %s", force,
-                       s->arch->name);
+    if (force && *force && !(s->forced = qb_cuda_cfg_find(s->arch, force)))
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "QBLAS_CUDA_KERNEL=%s names no kernel configuration of %s",
+                       force, s->arch->name);
     if ((st = qb_cuda_w4a16_init(h)) || (st = qb_cuda_int8_init(h)) || (st = qb_cuda_fp8_init(h)) ||
         (st = qb_cuda_w4a8_init(h)) || (st = qb_cuda_sparse24_init(h)))
         return st;
@@ -114,8 +116,9 @@ static void cuda_fini(qblas_handle_t h)
 
 /* Each weight format's entry points (cuda_<format>.c). */
 typedef struct {
-    qblas_status_t (*query)(qblas_handle_t, const qb_gemm_args *, qblas_kernel_info_t *);
-    qblas_status_t (*gemm)(qblas_handle_t, const qb_gemm_args *, void *, size_t, void *);
+    qblas_status_t (*query)(qblas_handle_t, const qb_gemm_args *, const qb_choice *, qb_choice *,
+                            qblas_kernel_info_t *);
+    qblas_status_t (*gemm)(qblas_handle_t, const qb_gemm_args *, const qb_choice *, void *, size_t, void *);
     qblas_status_t (*prepack_size)(qblas_handle_t, const qblas_weight_t *, size_t *);
     qblas_status_t (*prepack)(qblas_handle_t, const qblas_weight_t *, void *, size_t, qblas_weight_t *, void *);
 } gemm_family;
@@ -136,9 +139,15 @@ static const gemm_family *family(qblas_wformat_t f)
     }
 }
 
-static qblas_status_t cuda_gemm_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info)
+static qblas_status_t cuda_gemm_query(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed,
+                                      qb_choice *chosen, qblas_kernel_info_t *info)
 {
-    return family(a->w->format)->query(h, a, info);
+    return family(a->w->format)->query(h, a, fixed, chosen, info);
+}
+
+qb_choice qb_cuda_choice(const qb_cuda_cfg *c, int64_t splits)
+{
+    return (qb_choice){qb_cuda_cfg_index(c), (int32_t)splits, c->name};
 }
 
 qblas_status_t qb_cuda_on_device(qblas_handle_t h)
@@ -177,13 +186,16 @@ qblas_status_t qb_cuda_check_rows16(qblas_handle_t h, const qblas_act_t *x, cons
 }
 
 void qb_cuda_plan_splits(const qb_cuda_state *s, int64_t m, int64_t blocks, size_t smem, int64_t kt, int64_t kp,
-                         int64_t max_splits, int64_t *tiles_per_split, int64_t *splits)
+                         int64_t max_splits, const qb_choice *fixed, int64_t *tiles_per_split, int64_t *splits)
 {
     int64_t per_sm = s->smem_per_sm / (int64_t)(smem + 1024);
     per_sm = per_sm < 1 ? 1 : per_sm > 4 ? 4 : per_sm;
     const int64_t target = s->sms * per_sm;
     int64_t n = 1;
-    if (blocks < target) {
+    if (fixed) { /* a plan's count: any 1 .. max_splits is correct; at most one split per k tile */
+        n = fixed->splits < 1 ? 1 : fixed->splits > max_splits ? max_splits : fixed->splits;
+        if (n > kt) n = kt;
+    } else if (blocks < target) {
         int64_t most = kt / 4, traffic = kp / (64 * m);
         if (traffic < most) most = traffic;
         n = qb_cdiv(target, blocks);
@@ -195,9 +207,10 @@ void qb_cuda_plan_splits(const qb_cuda_state *s, int64_t m, int64_t blocks, size
     *splits = qb_cdiv(kt, *tiles_per_split); /* no empty split */
 }
 
-static qblas_status_t cuda_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream)
+static qblas_status_t cuda_gemm(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *c, void *ws,
+                                size_t ws_bytes, void *stream)
 {
-    return family(a->w->format)->gemm(h, a, ws, ws_bytes, stream);
+    return family(a->w->format)->gemm(h, a, c, ws, ws_bytes, stream);
 }
 
 static qblas_status_t cuda_prepack_size(qblas_handle_t h, const qblas_weight_t *w, size_t *bytes)

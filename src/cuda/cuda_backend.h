@@ -1,6 +1,7 @@
 /* cuda_backend.h - the CUDA backend's host side (plain C): handle state,
- * the per-architecture kernel registry, CUDA error mapping, the W4A16 and
- * INT8 entry points. Kernels are reached only through cuda_kernels.h. */
+ * the kernel-configuration registry and its selector, CUDA error mapping,
+ * every family's entry points. Kernels are reached only through
+ * cuda_kernels.h and the kernels_<family>.h headers. */
 #ifndef QBLAS_CUDA_BACKEND_H
 #define QBLAS_CUDA_BACKEND_H
 
@@ -18,75 +19,77 @@ qblas_status_t qb_cuda_status(qblas_handle_t h, cudaError_t e, const char *call)
         if (qb_e_ != cudaSuccess) return qb_cuda_status((h), qb_e_, #call); \
     } while (0)
 
-/* ---- registry (cuda_registry.c) ----
- * One W4A16 kernel configuration. All share the block shape (4 warps, n256,
- * k64 per stage, see cuda_kernels.h); they differ in m16 tiles per block
- * and pipeline depth. names[split_k][fp32_dequant] is what the "which
- * kernel" queries report; names[0][0] is the base name QBLAS_CUDA_KERNEL
- * matches. */
-typedef struct qb_cuda_w4a16_cfg {
-    const char *names[2][2];
-    qblas_dtype_t act;    /* F16 or BF16 */
-    int mt;               /* m16 tiles per block: 1, 2 or 4 */
-    int stages;           /* cp.async pipeline depth */
-    int64_t max_m;        /* chosen for M <= max_m (the lists are ordered by it); -1: any M */
-} qb_cuda_w4a16_cfg;
+/* ---- registry (cuda_registry.c, built from kernel_configs.h) ---- */
+typedef enum qb_cuda_family {
+    QB_FAM_W4A16,
+    QB_FAM_INT8,
+    QB_FAM_FP8,
+    QB_FAM_W4A8,
+    QB_FAM_SPARSE24,
+    QB_FAM_ATTN_DECODE,
+    QB_FAM_ATTN_PREFILL,
+    QB_FAM_COUNT
+} qb_cuda_family;
 
-/* One W8A8 INT8 kernel configuration: 4 warps, block tile bm x bn, k64
- * per stage (gemm_int8.cu builds exactly the registry's combinations). */
-typedef struct qb_cuda_int8_cfg {
-    const char *name;     /* what the "which kernel" queries report */
-    int bm, bn, stages;
-    int64_t max_m;        /* chosen for M <= max_m (the lists are ordered by it); -1: any M */
-} qb_cuda_int8_cfg;
+#define QB_CUDA_NARCH 3                    /* sm_80, sm_89, sm_90a: the columns of kernel_configs.h */
+#define QB_DTYPE_ANY ((qblas_dtype_t)-1)   /* a configuration (or a call) of every dtype */
 
-/* The other families' configuration types and entry points. */
-#include "cuda_attention.h"
-#include "cuda_fp8.h"
-#include "cuda_sparse24.h"
-#include "cuda_w4a8.h"
+/* One kernel configuration, of any family: a row of the registry's table. */
+typedef struct qb_cuda_cfg {
+    const char *name;        /* base name: QBLAS_CUDA_KERNEL, tuning rows and plans name it */
+    qb_cuda_family fam;
+    qblas_dtype_t dtype;     /* the dtype it serves (W4A16: activations, 2:4: weights), or QB_DTYPE_ANY */
+    int bm, bn, stages;      /* GEMM block tile rows (tokens) x columns, pipeline depth */
+    int variant;             /* FP8: 1 = wgmma; 2:4: 1 = block scales; else 0 */
+    int ctas_per_sm, min_split_tokens, max_splits; /* decode attention: the split policy */
+    size_t smem;             /* dynamic shared memory per block (attention: planned per call, 0 here) */
+    int64_t max_m[QB_CUDA_NARCH]; /* per architecture: QB_NO, QB_OPT, a bound or QB_ANY (kernel_configs.h) */
+} qb_cuda_cfg;
 
-/* One architecture: the configurations it runs (its own and those it inherits). */
+/* One architecture: its compute capabilities and its column of the lists. */
 typedef struct qb_cuda_arch {
     const char *name;    /* "sm_90a" */
     int cc_min, cc_max;  /* compute capabilities (major*10 + minor) it serves */
-    const char *inherits; /* the architecture whose kernels it reuses, for documentation and errors */
-    const qb_cuda_w4a16_cfg *const *w4a16; /* NULL-terminated */
-    const qb_cuda_int8_cfg *const *int8;   /* NULL-terminated */
-    const qb_cuda_fp8_cfg *const *fp8;     /* NULL-terminated; empty: FP8 not supported */
-    const qb_cuda_w4a8_cfg *const *w4a8;   /* NULL-terminated */
-    const qb_cuda_sparse24_cfg *const *sparse24; /* NULL-terminated */
-    const qb_cuda_attn_cfg *const *attn;   /* NULL-terminated */
+    int col;
 } qb_cuda_arch;
 
+/* What a call asks of the selector. */
+typedef struct qb_cuda_need {
+    qb_cuda_family fam;
+    qblas_dtype_t dtype;      /* configurations of this dtype only, or QB_DTYPE_ANY */
+    int variant;              /* configurations of this variant only, or -1 */
+    int64_t m;                /* the default selection's M (decode: sequences, prefill: query tokens) */
+    const qblas_tuning_entry_t *key; /* the tuning-row lookup (its key fields), or NULL */
+} qb_cuda_need;
+
 const qb_cuda_arch *qb_cuda_arch_for(int cc);
-/* Every GEMM configuration of cc's architecture, by family and reported name (cuda_registry.c). */
+const char *qb_cuda_family_name(qb_cuda_family f);
+const qb_cuda_cfg *qb_cuda_cfg_at(int32_t index); /* NULL outside the table */
+int32_t qb_cuda_cfg_index(const qb_cuda_cfg *c);
+bool qb_cuda_cfg_on(const qb_cuda_cfg *c, const qb_cuda_arch *a);
+bool qb_cuda_cfg_runs(const qb_cuda_cfg *c, const qb_cuda_need *need); /* family, dtype and variant fit */
+/* A configuration of the architecture by base name; NULL: unknown. */
+const qb_cuda_cfg *qb_cuda_cfg_find(const qb_cuda_arch *a, const char *name);
+/* Largest dynamic shared memory the architecture's configurations of a
+ * family (of dtype, or QB_DTYPE_ANY; of variant, or -1) ask for; 0: none. */
+size_t qb_cuda_cfg_max_smem(const qb_cuda_arch *a, qb_cuda_family f, qblas_dtype_t dtype, int variant);
+/* The base names of the architecture's configurations that run `need`: how
+ * many there are, the first cap in names (tuning rows may name these). */
+size_t qb_cuda_cfg_names(const qb_cuda_arch *a, const qb_cuda_need *need, const char **names, size_t cap);
+/* Every configuration of cc's architecture, by family and base name. */
 int qb_cuda_catalog(int cc, void (*fn)(void *ctx, const char *family, const char *name), void *ctx);
-/* The first configuration for activations act that covers M and fits in smem_optin; NULL: none. */
-const qb_cuda_w4a16_cfg *qb_cuda_w4a16_pick(const qb_cuda_arch *arch, qblas_dtype_t act, int64_t m, int smem_optin);
-/* A configuration of this architecture by base name; NULL: unknown. */
-const qb_cuda_w4a16_cfg *qb_cuda_w4a16_find(const qb_cuda_arch *arch, const char *name);
-/* The configuration the handle's tuning file names for this GEMM (cuda_tuning.c); NULL: none. */
-const qb_cuda_w4a16_cfg *qb_cuda_w4a16_tuned(qblas_handle_t h, qblas_dtype_t act, int64_t m, int64_t n, int64_t k);
-/* Largest dynamic shared memory any configuration of arch asks for. */
-size_t qb_cuda_w4a16_max_smem(const qb_cuda_arch *arch);
-static inline size_t qb_cuda_w4a16_smem(const qb_cuda_w4a16_cfg *c)
-{
-    return (size_t)c->stages * QB_W4_STAGE_BYTES(c->mt);
-}
-static inline size_t qb_cuda_int8_smem(const qb_cuda_int8_cfg *c)
-{
-    return (size_t)c->stages * QB_I8_STAGE_BYTES(c->bm, c->bn);
-}
-/* The first INT8 configuration that covers M and fits in smem_optin; NULL: none. */
-const qb_cuda_int8_cfg *qb_cuda_int8_pick(const qb_cuda_arch *arch, int64_t m, int smem_optin);
-/* Largest dynamic shared memory any INT8 configuration of arch asks for. */
-size_t qb_cuda_int8_max_smem(const qb_cuda_arch *arch);
+/* The configuration the call runs: the plan's (`fixed`, checked), else
+ * $QBLAS_CUDA_KERNEL's for its family, else the tuning row's, else the
+ * architecture's default; NULL with *st (and the reason) when none runs it. */
+const qb_cuda_cfg *qb_cuda_select(qblas_handle_t h, const qb_cuda_need *need, const qb_choice *fixed,
+                                  qblas_status_t *st);
+
+#include "cuda_attention.h" /* attention and KV append */
 
 /* ---- what the core's operation table asks (cuda_backend.c, cuda_tuning.c) ---- */
 int qb_cuda_device_count(void);
 qblas_status_t qb_cuda_tuning_device(qblas_handle_t h, qblas_tuning_header_t *id);
-size_t qb_cuda_tuning_kernels(qblas_handle_t h, qblas_wformat_t f, qblas_dtype_t act, const char **names, size_t cap);
+size_t qb_cuda_tuning_kernels(qblas_handle_t h, const qblas_tuning_entry_t *key, const char **names, size_t cap);
 
 /* ---- handle state ---- */
 typedef struct qb_cuda_state {
@@ -96,26 +99,32 @@ typedef struct qb_cuda_state {
     int smem_optin;       /* max dynamic shared memory per block */
     int smem_per_sm;
     const qb_cuda_arch *arch;
-    const qb_cuda_w4a16_cfg *forced; /* $QBLAS_CUDA_KERNEL at qblas_create, or NULL */
+    const qb_cuda_cfg *forced; /* $QBLAS_CUDA_KERNEL at qblas_create (for its family only), or NULL */
 } qb_cuda_state;
 
 static inline qb_cuda_state *qb_cuda(qblas_handle_t h) { return (qb_cuda_state *)h->backend_state; }
 
-/* ---- W4A16 (cuda_w4a16.c) ---- */
-qblas_status_t qb_cuda_w4a16_init(qblas_handle_t h); /* kernel attributes for this device */
-qblas_status_t qb_cuda_w4a16_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info);
-qblas_status_t qb_cuda_w4a16_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream);
-qblas_status_t qb_cuda_w4a16_prepack_size(qblas_handle_t h, const qblas_weight_t *w, size_t *bytes);
-qblas_status_t qb_cuda_w4a16_prepack(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
-                                     qblas_weight_t *packed, void *stream);
+/* ---- the GEMM families' entry points, one file each (cuda_<format>.c) ----
+ * query: select (fixed NULL) or take a plan's choice, and say what it
+ * chose; gemm: run with the query's choice. */
+#define QB_CUDA_GEMM_ENTRY_POINTS(f)                                                                                 \
+    qblas_status_t qb_cuda_##f##_init(qblas_handle_t h); /* kernel attributes for this device */                   \
+    qblas_status_t qb_cuda_##f##_query(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed,             \
+                                       qb_choice *chosen, qblas_kernel_info_t *info);                               \
+    qblas_status_t qb_cuda_##f##_gemm(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *c, void *ws,        \
+                                      size_t ws_bytes, void *stream);                                               \
+    qblas_status_t qb_cuda_##f##_prepack_size(qblas_handle_t h, const qblas_weight_t *w, size_t *bytes);            \
+    qblas_status_t qb_cuda_##f##_prepack(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,    \
+                                         qblas_weight_t *packed, void *stream);
+QB_CUDA_GEMM_ENTRY_POINTS(w4a16)
+QB_CUDA_GEMM_ENTRY_POINTS(int8)
+QB_CUDA_GEMM_ENTRY_POINTS(fp8)
+QB_CUDA_GEMM_ENTRY_POINTS(w4a8)
+QB_CUDA_GEMM_ENTRY_POINTS(sparse24)
+#undef QB_CUDA_GEMM_ENTRY_POINTS
 
-/* ---- W8A8 INT8 (cuda_int8.c) ---- */
-qblas_status_t qb_cuda_int8_init(qblas_handle_t h); /* kernel attributes for this device */
-qblas_status_t qb_cuda_int8_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info);
-qblas_status_t qb_cuda_int8_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream);
-qblas_status_t qb_cuda_int8_prepack_size(qblas_handle_t h, const qblas_weight_t *w, size_t *bytes);
-qblas_status_t qb_cuda_int8_prepack(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
-                                    qblas_weight_t *packed, void *stream);
+/* A choice (qblas_internal.h) of configuration c with `splits` splits. */
+qb_choice qb_cuda_choice(const qb_cuda_cfg *c, int64_t splits);
 
 /* ---- activation quantization (cuda_quant_act.c) ---- */
 qblas_status_t qb_cuda_quantize_act(qblas_handle_t h, const qb_qact_args *a, void *stream);
@@ -137,9 +146,10 @@ qblas_status_t qb_cuda_check_rows16(qblas_handle_t h, const qblas_act_t *x, cons
  * blocks as fit (at most 4). Each split covers at least 4 of the kt k
  * tiles, and the 4-byte partial sums (written and read back: 8 * M * Np
  * bytes per split) stay within a quarter of the weight bytes (Np * Kp / 2),
- * so splits <= Kp / (64 M); at most max_splits. Sets *tiles_per_split and
- * *splits (no split is empty). */
+ * so splits <= Kp / (64 M); at most max_splits. A plan's choice (fixed)
+ * gives the count instead (kept within 1 .. max_splits and kt). Sets
+ * *tiles_per_split and *splits (no split is empty). */
 void qb_cuda_plan_splits(const qb_cuda_state *s, int64_t m, int64_t blocks, size_t smem, int64_t kt, int64_t kp,
-                         int64_t max_splits, int64_t *tiles_per_split, int64_t *splits);
+                         int64_t max_splits, const qb_choice *fixed, int64_t *tiles_per_split, int64_t *splits);
 
 #endif /* QBLAS_CUDA_BACKEND_H */

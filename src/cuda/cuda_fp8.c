@@ -28,6 +28,7 @@
  * infinite scale gives NaN or inf, as in the oracle); nothing device-side
  * is an index, so no input can make a kernel read out of bounds.
  */
+#include "../core/tuning.h"
 #include "cuda_backend.h"
 #include "kernels_fp8.h"
 
@@ -44,46 +45,19 @@
 #define FP8_MIN_SPLIT_TILES 4 /* k64 tiles per split: the pipeline's fill is paid per split */
 
 typedef struct {
-    const qb_cuda_fp8_cfg *cfg;
+    const qb_cuda_cfg *cfg;
     int splits, split_tiles; /* grid z and k64 tiles per split (even) */
     size_t ws_bytes;         /* splits > 1: partial sums, from the workspace's first 256-byte boundary */
 } fp8_plan;
 
-static size_t cfg_smem(const qb_cuda_fp8_cfg *c)
-{
-    return c->wgmma ? qb_fp8_sm90a_smem(c->sm90a_cfg) : (size_t)c->stages * QB_FP8_MMA_STAGE_BYTES(c->bm);
-}
-
-/* The first configuration of the architecture that covers M and fits in smem_optin; NULL: none. */
-static const qb_cuda_fp8_cfg *pick(const qb_cuda_arch *arch, int64_t m, int smem_optin)
-{
-    for (const qb_cuda_fp8_cfg *const *c = arch->fp8; *c; c++) {
-        if (cfg_smem(*c) > (size_t)smem_optin) continue;
-        if ((*c)->max_m < 0 || m <= (*c)->max_m) return *c;
-    }
-    return NULL;
-}
-
 qblas_status_t qb_cuda_fp8_init(qblas_handle_t h)
 {
     const qb_cuda_state *s = qb_cuda(h);
-    size_t mma = 0, wgmma = 0;
-    int any_mma = 0, any_wgmma = 0;
-    for (const qb_cuda_fp8_cfg *const *c = s->arch->fp8; *c; c++) {
-        size_t b = cfg_smem(*c);
-        if ((*c)->wgmma) {
-            any_wgmma = 1;
-            if (b > wgmma) wgmma = b;
-        } else {
-            any_mma = 1;
-            if (b > mma) mma = b;
-        }
-    }
-    /* sm_80 lists nothing: no kernel attribute to set */
-    if (any_mma) QB_CUDA_TRY(h, qb_fp8_mma_prepare(mma < (size_t)s->smem_optin ? (int)mma : s->smem_optin));
-    /* only sm_90a lists wgmma configurations */
-    if (any_wgmma)
-        QB_CUDA_TRY(h, qb_fp8_sm90a_prepare(wgmma < (size_t)s->smem_optin ? (int)wgmma : s->smem_optin));
+    const size_t mma = qb_cuda_cfg_max_smem(s->arch, QB_FAM_FP8, QB_DTYPE_ANY, 0);
+    const size_t wgmma = qb_cuda_cfg_max_smem(s->arch, QB_FAM_FP8, QB_DTYPE_ANY, 1);
+    /* sm_80 lists nothing: no kernel attribute to set; only sm_90a lists wgmma configurations */
+    if (mma) QB_CUDA_TRY(h, qb_fp8_mma_prepare(mma < (size_t)s->smem_optin ? (int)mma : s->smem_optin));
+    if (wgmma) QB_CUDA_TRY(h, qb_fp8_sm90a_prepare(wgmma < (size_t)s->smem_optin ? (int)wgmma : s->smem_optin));
     return QBLAS_STATUS_SUCCESS;
 }
 
@@ -111,7 +85,7 @@ static qblas_status_t check_problem(qblas_handle_t h, const qb_gemm_args *a)
     if (w->layout != QBLAS_LAYOUT_CANONICAL)
         return qb_fail(h, QBLAS_STATUS_ARCH_MISMATCH, "weight layout %d: the CUDA FP8 GEMM takes CANONICAL weights",
                        (int)w->layout);
-    if (!s->arch->fp8[0])
+    if (!qb_cuda_cfg_max_smem(s->arch, QB_FAM_FP8, QB_DTYPE_ANY, -1))
         return UNSUPPORTED("FP8 tensor cores need sm_89+ (this device is sm_%d%d, served by %s)", s->cc / 10,
                            s->cc % 10, s->arch->name);
     if (x->dtype == QBLAS_DTYPE_E4M3FNUZ || w->dtype == QBLAS_DTYPE_E4M3FNUZ)
@@ -128,20 +102,23 @@ static qblas_status_t check_problem(qblas_handle_t h, const qb_gemm_args *a)
     return qb_cuda_check_rows16(h, x, w->data, "FP8");
 }
 
-static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, fp8_plan *p)
+/* fixed: a plan's (or the query's) choice; NULL: select. */
+static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed, fp8_plan *p)
 {
     const qb_cuda_state *s = qb_cuda(h);
+    qblas_tuning_entry_t key;
     qblas_status_t st = check_problem(h, a);
     if (st) return st;
-    if (!(p->cfg = pick(s->arch, a->m, s->smem_optin)))
-        return UNSUPPORTED("no FP8 kernel of %s for m=%lld fits in %d bytes of shared memory", s->arch->name,
-                           LL(a->m), s->smem_optin);
+    qb_tuning_gemm_key(a, &key);
+    const qb_cuda_need need = {QB_FAM_FP8, QB_DTYPE_ANY, -1, a->m, &key};
+    if (!(p->cfg = qb_cuda_select(h, &need, fixed, &st))) return st;
     const int64_t ktiles = (a->k + QB_FP8_MMA_BK - 1) / QB_FP8_MMA_BK;
     p->splits = 1, p->split_tiles = (int)ktiles, p->ws_bytes = 0;
-    if (p->cfg->wgmma || a->w->scale_mode == QBLAS_SCALE_BLOCK_128X128) return QBLAS_STATUS_SUCCESS;
-    /* split K while the m x n blocks leave SMs idle: up to about one wave, <= 16 splits, >= 4 tiles each */
+    if (p->cfg->variant == 1 || a->w->scale_mode == QBLAS_SCALE_BLOCK_128X128) return QBLAS_STATUS_SUCCESS;
+    /* split K while the m x n blocks leave SMs idle: up to about one wave, <= 16 splits, >= 4 tiles each
+     * (a plan's count within the same limits) */
     const int64_t blocks = ((a->m + p->cfg->bm - 1) / p->cfg->bm) * ((a->n + QB_FP8_MMA_BN - 1) / QB_FP8_MMA_BN);
-    int64_t want = s->sms / blocks, most = ktiles / FP8_MIN_SPLIT_TILES;
+    int64_t want = fixed ? fixed->splits : s->sms / blocks, most = ktiles / FP8_MIN_SPLIT_TILES;
     if (want > FP8_MAX_SPLITS) want = FP8_MAX_SPLITS;
     if (want > most) want = most;
     if (want < 2) return QBLAS_STATUS_SUCCESS;
@@ -166,27 +143,30 @@ static void full_name(const qb_gemm_args *a, const fp8_plan *p, char name[QBLAS_
              a->w->scale_mode == QBLAS_SCALE_BLOCK_128X128 ? "_block128" : p->splits > 1 ? "_splitk" : "");
 }
 
-qblas_status_t qb_cuda_fp8_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info)
+qblas_status_t qb_cuda_fp8_query(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed, qb_choice *chosen,
+                                 qblas_kernel_info_t *info)
 {
     fp8_plan p = {0};
-    qblas_status_t st = make_plan(h, a, &p);
+    qblas_status_t st = make_plan(h, a, fixed, &p);
     if (st) return st;
     char name[QBLAS_KERNEL_NAME_MAX];
     full_name(a, &p, name);
     qb_kernel_info(info, p.ws_bytes, name);
+    *chosen = qb_cuda_choice(p.cfg, p.splits);
     return QBLAS_STATUS_SUCCESS;
 }
 
-qblas_status_t qb_cuda_fp8_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream)
+qblas_status_t qb_cuda_fp8_gemm(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *choice, void *ws,
+                                size_t ws_bytes, void *stream)
 {
     cudaStream_t s = (cudaStream_t)stream;
     const qblas_weight_t *w = a->w;
     const qblas_act_t *x = a->x;
     fp8_plan p = {0};
-    qblas_status_t st = make_plan(h, a, &p);
+    qblas_status_t st = make_plan(h, a, choice, &p);
     if (st || (st = qb_cuda_on_device(h))) return st;
     (void)ws_bytes; /* the core checked it against the query */
-    const qb_cuda_fp8_cfg *c = p.cfg;
+    const qb_cuda_cfg *c = p.cfg;
     const int block = w->scale_mode == QBLAS_SCALE_BLOCK_128X128;
     qb_fp8_kparams kp = {
         .x = x->data, .ldx = x->ld, .w = w->data, .x_dtype = (int)x->dtype, .w_dtype = (int)w->dtype,
@@ -197,8 +177,8 @@ qblas_status_t qb_cuda_fp8_gemm(qblas_handle_t h, const qb_gemm_args *a, void *w
         .partial = p.splits > 1 ? (float *)(((uintptr_t)ws + 255) & ~(uintptr_t)255) : NULL,
         .splits = p.splits, .split_tiles = p.split_tiles,
     };
-    if (c->wgmma)
-        QB_CUDA_TRY(h, qb_fp8_sm90a_launch(c->sm90a_cfg, &kp, s));
+    if (c->variant == 1)
+        QB_CUDA_TRY(h, qb_fp8_sm90a_launch(c->bm, &kp, s));
     else
         QB_CUDA_TRY(h, qb_fp8_mma_launch(c->bm, c->stages, &kp, s));
     return QBLAS_STATUS_SUCCESS;

@@ -19,6 +19,7 @@
  * a synchronization per call): values outside -128..127 give unspecified Y,
  * never an out-of-bounds access.
  */
+#include "../core/tuning.h"
 #include "cuda_backend.h"
 
 #define LL(x) ((long long)(x))
@@ -29,14 +30,14 @@
 #define I8_MAX_M ((int64_t)1 << 30)
 
 typedef struct {
-    const qb_cuda_int8_cfg *cfg;
+    const qb_cuda_cfg *cfg;
     size_t ws_bytes; /* column sums (n int32, from a 256-byte boundary), or 0 */
 } i8_plan;
 
 qblas_status_t qb_cuda_int8_init(qblas_handle_t h)
 {
     const qb_cuda_state *s = qb_cuda(h);
-    size_t most = qb_cuda_int8_max_smem(s->arch);
+    size_t most = qb_cuda_cfg_max_smem(s->arch, QB_FAM_INT8, QB_DTYPE_ANY, -1);
     QB_CUDA_TRY(h, qb_int8_prepare(most < (size_t)s->smem_optin ? (int)most : s->smem_optin));
     return QBLAS_STATUS_SUCCESS;
 }
@@ -70,34 +71,39 @@ static qblas_status_t check_problem(qblas_handle_t h, const qb_gemm_args *a)
     return qb_cuda_check_rows16(h, x, w->data, "INT8");
 }
 
-static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, i8_plan *p)
+/* fixed: a plan's (or the query's) choice; NULL: select. */
+static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed, i8_plan *p)
 {
-    const qb_cuda_state *s = qb_cuda(h);
+    qblas_tuning_entry_t key;
     qblas_status_t st = check_problem(h, a);
     if (st) return st;
-    if (!(p->cfg = qb_cuda_int8_pick(s->arch, a->m, s->smem_optin)))
-        return UNSUPPORTED("no INT8 kernel of %s fits in %d bytes of shared memory", s->arch->name, s->smem_optin);
+    qb_tuning_gemm_key(a, &key);
+    const qb_cuda_need need = {QB_FAM_INT8, QB_DTYPE_ANY, -1, a->m, &key};
+    if (!(p->cfg = qb_cuda_select(h, &need, fixed, &st))) return st;
     /* column sums, used from the workspace's first 256-byte boundary */
     p->ws_bytes = a->x->zeros ? ALIGN256((size_t)a->n * sizeof(int32_t)) + 255 : 0;
     return QBLAS_STATUS_SUCCESS;
 }
 
-qblas_status_t qb_cuda_int8_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info)
+qblas_status_t qb_cuda_int8_query(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed, qb_choice *chosen,
+                                  qblas_kernel_info_t *info)
 {
     i8_plan p = {0};
-    qblas_status_t st = make_plan(h, a, &p);
+    qblas_status_t st = make_plan(h, a, fixed, &p);
     if (st) return st;
     qb_kernel_info(info, p.ws_bytes, p.cfg->name);
+    *chosen = qb_cuda_choice(p.cfg, 1);
     return QBLAS_STATUS_SUCCESS;
 }
 
-qblas_status_t qb_cuda_int8_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream)
+qblas_status_t qb_cuda_int8_gemm(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *c, void *ws,
+                                 size_t ws_bytes, void *stream)
 {
     cudaStream_t s = (cudaStream_t)stream;
     const qblas_weight_t *w = a->w;
     const qblas_act_t *x = a->x;
     i8_plan p = {0};
-    qblas_status_t st = make_plan(h, a, &p);
+    qblas_status_t st = make_plan(h, a, c, &p);
     if (st || (st = qb_cuda_on_device(h))) return st;
     (void)ws_bytes; /* the core checked it against the query */
     int32_t *colsum = x->zeros ? (int32_t *)(((uintptr_t)ws + 255) & ~(uintptr_t)255) : NULL;

@@ -39,6 +39,7 @@
  */
 #include <stdlib.h>
 
+#include "../core/tuning.h"
 #include "cuda_backend.h"
 #include "kernels_sparse24.h"
 
@@ -99,41 +100,19 @@ static qblas_status_t geo_of(qblas_handle_t h, const qblas_weight_t *w, sp_geo *
 
 static uint8_t *align256(void *p) { return (uint8_t *)(((uintptr_t)p + 255) & ~(uintptr_t)255); }
 
-/* ---- the registry's configurations ---- */
-/* The launcher's size (sp24_launch): fp8 and i8 have 1-byte elements. */
-static size_t cfg_smem(const qb_cuda_sparse24_cfg *c)
-{
-    return (size_t)c->stages * QB_SP24_STAGE_BYTES(c->bx, (int)qb_dtype_size(c->dtype));
-}
-
-/* The first configuration of the dtype (and scale kind) that covers M and fits; NULL: none. */
-static const qb_cuda_sparse24_cfg *pick(const qb_cuda_arch *arch, qblas_dtype_t t, int block, int64_t m,
-                                        int smem_optin)
-{
-    for (const qb_cuda_sparse24_cfg *const *c = arch->sparse24; *c; c++) {
-        if ((*c)->dtype != t || (*c)->block != block || cfg_smem(*c) > (size_t)smem_optin) continue;
-        if ((*c)->max_m < 0 || m <= (*c)->max_m) return *c;
-    }
-    return NULL;
-}
-
 qblas_status_t qb_cuda_sparse24_init(qblas_handle_t h)
 {
     const qb_cuda_state *s = qb_cuda(h);
-    size_t most[5] = {0, 0, 0, 0, 0}; /* f16, bf16, i8, e4m3, e5m2: only the dtypes the arch lists */
-    for (const qb_cuda_sparse24_cfg *const *c = s->arch->sparse24; *c; c++) {
-        const qblas_dtype_t t = (*c)->dtype;
-        const int i = t == QBLAS_DTYPE_F16 ? 0 : t == QBLAS_DTYPE_BF16 ? 1 : t == QBLAS_DTYPE_I8 ? 2
-                    : t == QBLAS_DTYPE_E4M3 ? 3 : 4;
-        if (cfg_smem(*c) > most[i]) most[i] = cfg_smem(*c);
+    /* each weight dtype's kernels: those the architecture lists */
+    static const qblas_dtype_t dts[5] = {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16, QBLAS_DTYPE_I8, QBLAS_DTYPE_E4M3,
+                                         QBLAS_DTYPE_E5M2};
+    static cudaError_t (*const prepare[5])(int) = {qb_sp24_prepare_f16, qb_sp24_prepare_bf16, qb_sp24_prepare_i8,
+                                                   qb_sp24_prepare_fp8_e4m3, qb_sp24_prepare_fp8_e5m2};
+    for (int i = 0; i < 5; i++) {
+        size_t most = qb_cuda_cfg_max_smem(s->arch, QB_FAM_SPARSE24, dts[i], -1);
+        if (most > (size_t)s->smem_optin) most = (size_t)s->smem_optin;
+        if (most) QB_CUDA_TRY(h, prepare[i]((int)most));
     }
-    for (int i = 0; i < 5; i++)
-        if (most[i] > (size_t)s->smem_optin) most[i] = (size_t)s->smem_optin;
-    if (most[0]) QB_CUDA_TRY(h, qb_sp24_prepare_f16((int)most[0]));
-    if (most[1]) QB_CUDA_TRY(h, qb_sp24_prepare_bf16((int)most[1]));
-    if (most[2]) QB_CUDA_TRY(h, qb_sp24_prepare_i8((int)most[2]));
-    if (most[3]) QB_CUDA_TRY(h, qb_sp24_prepare_fp8_e4m3((int)most[3]));
-    if (most[4]) QB_CUDA_TRY(h, qb_sp24_prepare_fp8_e5m2((int)most[4]));
     return QBLAS_STATUS_SUCCESS;
 }
 
@@ -197,7 +176,7 @@ qblas_status_t qb_cuda_sparse24_prepack(qblas_handle_t h, const qblas_weight_t *
 /* ================= GEMM ================= */
 
 typedef struct {
-    const qb_cuda_sparse24_cfg *cfg;
+    const qb_cuda_cfg *cfg;
     sp_geo g;
 } sp_plan;
 
@@ -216,10 +195,12 @@ static qblas_status_t check_packed(qblas_handle_t h, const qblas_weight_t *w, sp
     return QBLAS_STATUS_SUCCESS;
 }
 
-static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, sp_plan *p)
+/* fixed: a plan's (or the query's) choice; NULL: select. */
+static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed, sp_plan *p)
 {
     const qb_cuda_state *s = qb_cuda(h);
     const qblas_act_t *x = a->x;
+    qblas_tuning_entry_t key;
     qblas_status_t st = check_packed(h, a->w, &p->g);
     if (st) return st;
     if ((uintptr_t)x->data % 16 || (x->ld * p->g.es) % 16)
@@ -233,30 +214,33 @@ static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, sp_plan
                            qblas_dtype_name(x->dtype));
     if (fp8 && s->cc < 89)
         return UNSUPPORTED("CUDA 2:4 fp8 needs fp8 tensor cores (sm_89 or newer); this device is %s", s->arch->name);
-    if (!(p->cfg = pick(s->arch, a->w->dtype, block, a->m, s->smem_optin)))
-        return UNSUPPORTED("no 2:4 %s kernel of %s fits in %d bytes of shared memory", qblas_dtype_name(a->w->dtype),
-                           s->arch->name, s->smem_optin);
-    if (qb_cdiv(a->m, p->cfg->bx) > 65535)
-        return UNSUPPORTED("CUDA 2:4 sparse handles m <= %lld (m=%lld)", LL((int64_t)65535 * p->cfg->bx), LL(a->m));
+    qb_tuning_gemm_key(a, &key);
+    const qb_cuda_need need = {QB_FAM_SPARSE24, a->w->dtype, block, a->m, &key};
+    if (!(p->cfg = qb_cuda_select(h, &need, fixed, &st))) return st;
+    if (qb_cdiv(a->m, p->cfg->bm) > 65535)
+        return UNSUPPORTED("CUDA 2:4 sparse handles m <= %lld (m=%lld)", LL((int64_t)65535 * p->cfg->bm), LL(a->m));
     return QBLAS_STATUS_SUCCESS;
 }
 
-qblas_status_t qb_cuda_sparse24_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info)
+qblas_status_t qb_cuda_sparse24_query(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed,
+                                      qb_choice *chosen, qblas_kernel_info_t *info)
 {
     sp_plan p = {0};
-    qblas_status_t st = make_plan(h, a, &p);
+    qblas_status_t st = make_plan(h, a, fixed, &p);
     if (st) return st;
     qb_kernel_info(info, 0, p.cfg->name);
+    *chosen = qb_cuda_choice(p.cfg, 1);
     return QBLAS_STATUS_SUCCESS;
 }
 
-qblas_status_t qb_cuda_sparse24_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream)
+qblas_status_t qb_cuda_sparse24_gemm(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *c, void *ws,
+                                     size_t ws_bytes, void *stream)
 {
     cudaStream_t s = (cudaStream_t)stream;
     const qblas_weight_t *w = a->w;
     const qblas_act_t *x = a->x;
     sp_plan p = {0};
-    qblas_status_t st = make_plan(h, a, &p);
+    qblas_status_t st = make_plan(h, a, c, &p);
     if (st || (st = qb_cuda_on_device(h))) return st;
     (void)ws, (void)ws_bytes; /* no workspace */
     const uint8_t *base = (const uint8_t *)w->data;
@@ -270,7 +254,7 @@ qblas_status_t qb_cuda_sparse24_gemm(qblas_handle_t h, const qb_gemm_args *a, vo
         .zx = i8 ? x->zeros : NULL, .colsum = i8 ? (const int32_t *)(base + p.g.colsum) : NULL,
         .y = a->y, .ldy = a->ldy, .y_dtype = (int)a->y_dtype, .bias = a->bias,
     };
-    const int bx = p.cfg->bx, stg = p.cfg->stages, blk = p.cfg->block, x5 = x->dtype == QBLAS_DTYPE_E5M2;
+    const int bx = p.cfg->bm, stg = p.cfg->stages, blk = p.cfg->variant, x5 = x->dtype == QBLAS_DTYPE_E5M2;
     cudaError_t e;
     switch (w->dtype) {
     case QBLAS_DTYPE_F16: e = qb_sp24_launch_f16(bx, stg, &kp, s); break;

@@ -1,6 +1,6 @@
 /* cuda_tuning.c - the CUDA backend's side of tuning files (src/core/tuning.c):
- * the identity a file must match, the W4A16 configurations a row may name,
- * and the lookup the W4A16 dispatcher makes before the registry defaults. */
+ * the identity a file must match and the configurations a row may name
+ * (the selector, cuda_registry.c, looks the rows up). */
 #include <stdio.h>
 #include <string.h>
 
@@ -37,23 +37,35 @@ qblas_status_t qb_cuda_tuning_device(qblas_handle_t h, qblas_tuning_header_t *id
     return QBLAS_STATUS_SUCCESS;
 }
 
-size_t qb_cuda_tuning_kernels(qblas_handle_t h, qblas_wformat_t f, qblas_dtype_t act, const char **names, size_t cap)
+/* The configurations a row of key's kind may name: the families' (and
+ * dtypes') the row's calls select among. 2:4 rows are keyed by the
+ * activation dtype: fp8 activations run weights of either fp8 dtype. */
+size_t qb_cuda_tuning_kernels(qblas_handle_t h, const qblas_tuning_entry_t *key, const char **names, size_t cap)
 {
-    size_t n = 0;
-    if (f != QBLAS_WFORMAT_W4A16) return 0; /* the only CUDA GEMM so far */
-    for (const qb_cuda_w4a16_cfg *const *c = qb_cuda(h)->arch->w4a16; *c; c++) {
-        if ((*c)->act != act) continue;
-        if (n < cap) names[n] = (*c)->names[0][0];
-        n++;
+    const qb_cuda_arch *arch = qb_cuda(h)->arch;
+    qb_cuda_need need = {.dtype = QB_DTYPE_ANY, .variant = -1};
+    if (key->op == QBLAS_TUNING_ATTN_DECODE || key->op == QBLAS_TUNING_ATTN_PREFILL) {
+        need.fam = key->op == QBLAS_TUNING_ATTN_DECODE ? QB_FAM_ATTN_DECODE : QB_FAM_ATTN_PREFILL;
+        return qb_cuda_cfg_names(arch, &need, names, cap);
     }
-    return n;
-}
-
-const qb_cuda_w4a16_cfg *qb_cuda_w4a16_tuned(qblas_handle_t h, qblas_dtype_t act, int64_t m, int64_t n, int64_t k)
-{
-    const qb_cuda_state *s = qb_cuda(h);
-    const qblas_tuning_row_t *r = qb_tuning_find(h, QBLAS_WFORMAT_W4A16, act, m, n, k);
-    const qb_cuda_w4a16_cfg *c = r ? qb_cuda_w4a16_find(s->arch, r->kernel) : NULL;
-    /* the loader checked the name; shared memory is this device's to say */
-    return c && c->act == act && qb_cuda_w4a16_smem(c) <= (size_t)s->smem_optin ? c : NULL;
+    switch (key->format) {
+    case QBLAS_WFORMAT_W4A16: need.fam = QB_FAM_W4A16, need.dtype = key->act; break;
+    case QBLAS_WFORMAT_INT8: need.fam = QB_FAM_INT8; break;
+    case QBLAS_WFORMAT_FP8:
+        if (key->act == QBLAS_DTYPE_E4M3FNUZ) return 0; /* no NVIDIA tensor-core type */
+        need.fam = QB_FAM_FP8;
+        break;
+    case QBLAS_WFORMAT_W4A8: need.fam = QB_FAM_W4A8; break;
+    default:
+        need.fam = QB_FAM_SPARSE24;
+        if (key->act == QBLAS_DTYPE_E4M3 || key->act == QBLAS_DTYPE_E5M2) {
+            need.dtype = QBLAS_DTYPE_E4M3;
+            size_t n = qb_cuda_cfg_names(arch, &need, names, cap), used = n < cap ? n : cap;
+            need.dtype = QBLAS_DTYPE_E5M2;
+            return n + qb_cuda_cfg_names(arch, &need, cap ? names + used : names, cap - used);
+        }
+        need.dtype = key->act;
+        break;
+    }
+    return qb_cuda_cfg_names(arch, &need, names, cap);
 }

@@ -12,9 +12,11 @@
  *   contiguous groups, and stores the permutation; the GEMM gathers X's
  *   columns through it into the workspace first.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/tuning.h"
 #include "cuda_backend.h"
 
 #define LL(x) ((long long)(x))
@@ -78,7 +80,7 @@ static uint8_t *align256(void *p) { return (uint8_t *)(((uintptr_t)p + 255) & ~(
 qblas_status_t qb_cuda_w4a16_init(qblas_handle_t h)
 {
     const qb_cuda_state *s = qb_cuda(h);
-    size_t most = qb_cuda_w4a16_max_smem(s->arch);
+    size_t most = qb_cuda_cfg_max_smem(s->arch, QB_FAM_W4A16, QB_DTYPE_ANY, -1);
     int smem = most < (size_t)s->smem_optin ? (int)most : s->smem_optin;
     QB_CUDA_TRY(h, qb_w4a16_prepare_f16(smem));
     QB_CUDA_TRY(h, qb_w4a16_prepare_f16_f32dq(smem));
@@ -231,7 +233,7 @@ qblas_status_t qb_cuda_w4a16_prepack(qblas_handle_t h, const qblas_weight_t *w, 
 /* ================= GEMM ================= */
 
 typedef struct {
-    const qb_cuda_w4a16_cfg *cfg;
+    const qb_cuda_cfg *cfg;
     w4_dims d;
     int native;      /* scales stored in the activation dtype */
     int stage_x;     /* X goes through the workspace (act-order, or not 16-byte aligned rows) */
@@ -251,40 +253,25 @@ static qblas_status_t check_packed(qblas_handle_t h, const qblas_weight_t *w)
     return QBLAS_STATUS_SUCCESS;
 }
 
-/* $QBLAS_CUDA_KERNEL first, then the handle's tuning file, then the registry's default. */
-static const qb_cuda_w4a16_cfg *choose(qblas_handle_t h, const qb_gemm_args *a, qblas_status_t *st)
-{
-    const qblas_dtype_t act = a->x->dtype;
-    const qb_cuda_state *s = qb_cuda(h);
-    const qb_cuda_w4a16_cfg *c = s->forced;
-    *st = QBLAS_STATUS_SUCCESS;
-    if (c && c->act != act)
-        *st = UNSUPPORTED("QBLAS_CUDA_KERNEL=%s runs %s activations, this GEMM has %s", c->names[0][0],
-                          qblas_dtype_name(c->act), qblas_dtype_name(act));
-    else if (c && qb_cuda_w4a16_smem(c) > (size_t)s->smem_optin)
-        *st = UNSUPPORTED("QBLAS_CUDA_KERNEL=%s needs %zu bytes of shared memory, the device has %d", c->names[0][0],
-                          qb_cuda_w4a16_smem(c), s->smem_optin);
-    else if (!c && !(c = qb_cuda_w4a16_tuned(h, act, a->m, a->n, a->k)) &&
-             !(c = qb_cuda_w4a16_pick(s->arch, act, a->m, s->smem_optin)))
-        *st = UNSUPPORTED("no W4A16 kernel of %s fits in %d bytes of shared memory", s->arch->name, s->smem_optin);
-    return *st ? NULL : c;
-}
-
-static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, w4_plan *p)
+/* fixed: a plan's (or the query's) choice; NULL: select. */
+static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed, w4_plan *p)
 {
     const qblas_weight_t *w = a->w;
     const qblas_act_t *x = a->x;
     qblas_status_t st;
+    qblas_tuning_entry_t key;
     memset(p, 0, sizeof *p);
     if ((st = check_packed(h, w)) || (st = dims_of(h, w, &p->d))) return st;
     if (a->m > W4_MAX_M) return UNSUPPORTED("CUDA W4A16 handles m <= %lld (m=%lld)", LL(W4_MAX_M), LL(a->m));
-    if (!(p->cfg = choose(h, a, &st))) return st;
+    qb_tuning_gemm_key(a, &key);
+    const qb_cuda_need need = {QB_FAM_W4A16, x->dtype, -1, a->m, &key};
+    if (!(p->cfg = qb_cuda_select(h, &need, fixed, &st))) return st;
     p->native = w->scale_dtype == x->dtype;
     p->stage_x = w->g_idx != NULL || (uintptr_t)x->data % 16 != 0 || x->ld % 8 != 0;
-    p->mblocks = qb_cdiv(a->m, 16 * p->cfg->mt);
+    p->mblocks = qb_cdiv(a->m, p->cfg->bm);
     p->nblocks = p->d.np / QB_W4_BN;
-    qb_cuda_plan_splits(qb_cuda(h), a->m, p->mblocks * p->nblocks, qb_cuda_w4a16_smem(p->cfg), p->d.kt, p->d.kp,
-                        W4_MAX_SPLITS, &p->tiles_per_split, &p->splits);
+    qb_cuda_plan_splits(qb_cuda(h), a->m, p->mblocks * p->nblocks, p->cfg->smem, p->d.kt, p->d.kp, W4_MAX_SPLITS,
+                        fixed, &p->tiles_per_split, &p->splits);
     /* no overflow: m, kp <= 2^30, np < 2^24 and splits <= 32 keep each term below 2^62 */
     size_t off = 0;
     p->x_off = off;
@@ -295,31 +282,35 @@ static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, w4_plan
     return QBLAS_STATUS_SUCCESS;
 }
 
-static const char *plan_name(const w4_plan *p) { return p->cfg->names[p->splits > 1][!p->native]; }
-
-qblas_status_t qb_cuda_w4a16_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info)
+qblas_status_t qb_cuda_w4a16_query(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed, qb_choice *chosen,
+                                   qblas_kernel_info_t *info)
 {
     w4_plan p;
-    qblas_status_t st = make_plan(h, a, &p);
+    char name[QBLAS_KERNEL_NAME_MAX];
+    qblas_status_t st = make_plan(h, a, fixed, &p);
     if (st) return st;
-    qb_kernel_info(info, p.ws_bytes, plan_name(&p));
+    /* the base name, the fp32-dequant path and split-K */
+    snprintf(name, sizeof name, "%s%s%s", p.cfg->name, p.native ? "" : "_f32dq", p.splits > 1 ? "_splitk" : "");
+    qb_kernel_info(info, p.ws_bytes, name);
+    *chosen = qb_cuda_choice(p.cfg, p.splits);
     return QBLAS_STATUS_SUCCESS;
 }
 
 static cudaError_t launch(const w4_plan *p, const qb_w4a16_kparams *kp, cudaStream_t s)
 {
-    const size_t smem = qb_cuda_w4a16_smem(p->cfg);
-    if (p->cfg->act == QBLAS_DTYPE_F16)
-        return p->native ? qb_w4a16_launch_f16(p->cfg->mt, kp, smem, s) : qb_w4a16_launch_f16_f32dq(p->cfg->mt, kp, smem, s);
-    return p->native ? qb_w4a16_launch_bf16(p->cfg->mt, kp, smem, s) : qb_w4a16_launch_bf16_f32dq(p->cfg->mt, kp, smem, s);
+    const int mt = p->cfg->bm / 16;
+    if (p->cfg->dtype == QBLAS_DTYPE_F16)
+        return p->native ? qb_w4a16_launch_f16(mt, kp, p->cfg->smem, s) : qb_w4a16_launch_f16_f32dq(mt, kp, p->cfg->smem, s);
+    return p->native ? qb_w4a16_launch_bf16(mt, kp, p->cfg->smem, s) : qb_w4a16_launch_bf16_f32dq(mt, kp, p->cfg->smem, s);
 }
 
-qblas_status_t qb_cuda_w4a16_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream)
+qblas_status_t qb_cuda_w4a16_gemm(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *c, void *ws,
+                                  size_t ws_bytes, void *stream)
 {
     cudaStream_t s = (cudaStream_t)stream;
     const qblas_weight_t *w = a->w;
     w4_plan p;
-    qblas_status_t st = make_plan(h, a, &p);
+    qblas_status_t st = make_plan(h, a, c, &p);
     if (st || (st = qb_cuda_on_device(h))) return st;
     uint8_t *base = p.ws_bytes ? align256(ws) : NULL;
     qb_w4a16_kparams kp = {

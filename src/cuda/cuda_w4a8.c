@@ -21,9 +21,11 @@
  * copied in 16-byte chunks); n <= 65535 * 128 (grid rows of n blocks);
  * m <= 2^30.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/tuning.h"
 #include "cuda_backend.h"
 #include "kernels_w4a8.h"
 
@@ -73,14 +75,10 @@ static void blob_layout(const w8_dims *d, w8_blob *b)
 
 static uint8_t *align256(void *p) { return (uint8_t *)(((uintptr_t)p + 255) & ~(uintptr_t)255); }
 
-static size_t cfg_smem(const qb_cuda_w4a8_cfg *c) { return (size_t)c->stages * QB_W4A8_STAGE_BYTES(c->bm); }
-
 qblas_status_t qb_cuda_w4a8_init(qblas_handle_t h)
 {
     const qb_cuda_state *s = qb_cuda(h);
-    size_t most = 0;
-    for (const qb_cuda_w4a8_cfg *const *c = s->arch->w4a8; *c; c++)
-        if (cfg_smem(*c) > most) most = cfg_smem(*c);
+    size_t most = qb_cuda_cfg_max_smem(s->arch, QB_FAM_W4A8, QB_DTYPE_ANY, -1);
     if (!most) return QBLAS_STATUS_SUCCESS;
     QB_CUDA_TRY(h, qb_w4a8_prepare(most < (size_t)s->smem_optin ? (int)most : s->smem_optin));
     return QBLAS_STATUS_SUCCESS;
@@ -157,7 +155,7 @@ qblas_status_t qb_cuda_w4a8_prepack(qblas_handle_t h, const qblas_weight_t *w, v
 /* ================= GEMM ================= */
 
 typedef struct {
-    const qb_cuda_w4a8_cfg *cfg;
+    const qb_cuda_cfg *cfg;
     w8_dims d;
     int64_t mblocks, nblocks, splits, tiles_per_split;
     size_t ws_bytes;
@@ -178,43 +176,49 @@ static qblas_status_t check_problem(qblas_handle_t h, const qb_gemm_args *a)
     return qb_cuda_check_rows16(h, x, NULL, "W4A8"); /* the packed weights were checked above */
 }
 
-static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, w8_plan *p)
+/* fixed: a plan's (or the query's) choice; NULL: select. */
+static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed, w8_plan *p)
 {
-    const qb_cuda_state *s = qb_cuda(h);
     qblas_status_t st;
+    qblas_tuning_entry_t key;
     memset(p, 0, sizeof *p);
     if ((st = check_problem(h, a)) || (st = dims_of(h, a->w, &p->d))) return st;
-    for (const qb_cuda_w4a8_cfg *const *c = s->arch->w4a8; *c && !p->cfg; c++)
-        if (cfg_smem(*c) <= (size_t)s->smem_optin && ((*c)->max_m < 0 || a->m <= (*c)->max_m)) p->cfg = *c;
-    if (!p->cfg) return UNSUPPORTED("no W4A8 kernel of %s fits in %d bytes of shared memory", s->arch->name, s->smem_optin);
+    qb_tuning_gemm_key(a, &key);
+    const qb_cuda_need need = {QB_FAM_W4A8, QB_DTYPE_ANY, -1, a->m, &key};
+    if (!(p->cfg = qb_cuda_select(h, &need, fixed, &st))) return st;
     p->mblocks = qb_cdiv(a->m, p->cfg->bm);
     p->nblocks = p->d.np / QB_W4A8_BN;
     /* decode: N / 128 blocks on 100+ SMs; exact integer sums: splitting never changes Y */
-    qb_cuda_plan_splits(s, a->m, p->mblocks * p->nblocks, cfg_smem(p->cfg), p->d.kt, p->d.kp, W8_MAX_SPLITS,
-                        &p->tiles_per_split, &p->splits);
+    qb_cuda_plan_splits(qb_cuda(h), a->m, p->mblocks * p->nblocks, p->cfg->smem, p->d.kt, p->d.kp, W8_MAX_SPLITS,
+                        fixed, &p->tiles_per_split, &p->splits);
     /* no overflow: splits <= 32, m <= 2^30, np < 2^23 keep it below 2^60 */
     p->ws_bytes = p->splits > 1 ? ALIGN256((size_t)p->splits * (size_t)a->m * (size_t)p->d.np * sizeof(int32_t)) + 255 : 0;
     return QBLAS_STATUS_SUCCESS;
 }
 
-static const char *plan_name(const w8_plan *p) { return p->cfg->names[!p->d.g128][p->splits > 1]; }
-
-qblas_status_t qb_cuda_w4a8_query(qblas_handle_t h, const qb_gemm_args *a, qblas_kernel_info_t *info)
+qblas_status_t qb_cuda_w4a8_query(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed, qb_choice *chosen,
+                                  qblas_kernel_info_t *info)
 {
     w8_plan p;
-    qblas_status_t st = make_plan(h, a, &p);
+    char name[QBLAS_KERNEL_NAME_MAX];
+    qblas_status_t st = make_plan(h, a, fixed, &p);
     if (st) return st;
-    qb_kernel_info(info, p.ws_bytes, plan_name(&p));
+    /* the variant after "w4a8_", then split-K */
+    snprintf(name, sizeof name, "w4a8_%s_%s%s", p.d.g128 ? "g128" : "perchannel", p.cfg->name + strlen("w4a8_"),
+             p.splits > 1 ? "_splitk" : "");
+    qb_kernel_info(info, p.ws_bytes, name);
+    *chosen = qb_cuda_choice(p.cfg, p.splits);
     return QBLAS_STATUS_SUCCESS;
 }
 
-qblas_status_t qb_cuda_w4a8_gemm(qblas_handle_t h, const qb_gemm_args *a, void *ws, size_t ws_bytes, void *stream)
+qblas_status_t qb_cuda_w4a8_gemm(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *c, void *ws,
+                                 size_t ws_bytes, void *stream)
 {
     cudaStream_t s = (cudaStream_t)stream;
     const qblas_weight_t *w = a->w;
     const qblas_act_t *x = a->x;
     w8_plan p;
-    qblas_status_t st = make_plan(h, a, &p);
+    qblas_status_t st = make_plan(h, a, c, &p);
     if (st || (st = qb_cuda_on_device(h))) return st;
     (void)ws_bytes; /* the core checked it against the query */
     qb_w4a8_kparams kp = {

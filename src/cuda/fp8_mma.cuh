@@ -43,6 +43,7 @@
 
 #include "cuda_ptx.cuh"    /* mma_fp8 */
 #include "int8_kernel.cuh" /* load_tile, mma_stage_k64 (the i8_off swizzle), zero_acc, put_y, load_as_f32 */
+#include "kernel_configs.h"
 #include "kernels_fp8.h"
 #include "qb_vendor.cuh"
 
@@ -210,12 +211,9 @@ __global__ void __launch_bounds__(WM * WN * QB_WARP_SIZE) fp8_mma_kernel(const q
     }
 }
 
-/* The registry's configurations: (BM, STAGES) -> warps WM x WN, m16 x n8
- * tiles per warp MT x NT. Only these are built (x 2 scale modes x 4 pairs). */
-#define QB_FP8_MMA_CONFIGS(X) \
-    X(16, 6, 1, 4, 1, 4)      \
-    X(64, 4, 2, 2, 2, 8)      \
-    X(128, 3, 4, 2, 2, 8)
+/* The registry's configurations, QB_FP8_MMA_CONFIGS (kernel_configs.h):
+ * (BM, STAGES) -> warps WM x WN, m16 x n8 tiles per warp MT x NT. Only
+ * these are built (x 2 scale modes x 4 pairs). */
 
 template <int XT, int WT>
 cudaError_t fp8_mma_launch_pair(int bm, int stages, const qb_fp8_kparams *p, cudaStream_t s)
@@ -224,7 +222,7 @@ cudaError_t fp8_mma_launch_pair(int bm, int stages, const qb_fp8_kparams *p, cud
                     (unsigned)p->splits);
     const int smem = stages * QB_FP8_MMA_STAGE_BYTES(bm);
     const bool block = p->scales == QB_FP8_SCALES_BLOCK128;
-#define QB_FP8_LAUNCH(BM, ST, WM, WN, MT, NT)                                                                        \
+#define QB_FP8_LAUNCH(name, a80, a89, a90, BM, ST, WM, WN, MT, NT)                                                  \
     if (bm == BM && stages == ST) {                                                                                  \
         if (block)                                                                                                   \
             QB_LAUNCH(grid, WM * WN * QB_WARP_SIZE, smem, s, fp8_mma_kernel<XT, WT, true, WM, WN, MT, NT, ST>)(*p);  \
@@ -240,7 +238,7 @@ cudaError_t fp8_mma_launch_pair(int bm, int stages, const qb_fp8_kparams *p, cud
 template <int XT, int WT> cudaError_t fp8_mma_prepare_pair(int smem_max)
 {
     cudaError_t e = cudaSuccess;
-#define QB_FP8_PREPARE(BM, ST, WM, WN, MT, NT)                                                      \
+#define QB_FP8_PREPARE(name, a80, a89, a90, BM, ST, WM, WN, MT, NT)                                \
     if (e == cudaSuccess)                                                                           \
         e = cudaFuncSetAttribute(fp8_mma_kernel<XT, WT, false, WM, WN, MT, NT, ST>,                 \
                                  cudaFuncAttributeMaxDynamicSharedMemorySize, smem_max);            \

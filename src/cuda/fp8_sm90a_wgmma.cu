@@ -61,11 +61,6 @@ static bool is_fp8(int dt) { return dt == QBLAS_DTYPE_E4M3 || dt == QBLAS_DTYPE_
 
 using namespace qb::fp8w;
 
-extern "C" size_t qb_fp8_sm90a_smem(int cfg)
-{
-    return cfg == QB_FP8_SM90A_M128 ? Cfg<2>::SMEM : cfg == QB_FP8_SM90A_M64 ? Cfg<1>::SMEM : 0;
-}
-
 extern "C" cudaError_t qb_fp8_sm90a_prepare(int smem_max)
 {
     cudaError_t e = cudaSuccess;
@@ -76,9 +71,9 @@ extern "C" cudaError_t qb_fp8_sm90a_prepare(int smem_max)
     return e;
 }
 
-extern "C" cudaError_t qb_fp8_sm90a_launch(int cfg, const qb_fp8_kparams *p, cudaStream_t s)
+extern "C" cudaError_t qb_fp8_sm90a_launch(int bm, const qb_fp8_kparams *p, cudaStream_t s)
 {
-    if (!p || (cfg != QB_FP8_SM90A_M128 && cfg != QB_FP8_SM90A_M64)) return cudaErrorInvalidValue;
+    if (!p || bm <= 0 || bm % 64 != 0) return cudaErrorInvalidValue; /* a listed bm: fp8_sm90a_run */
     if (!is_fp8(p->x_dtype) || !is_fp8(p->w_dtype)) return cudaErrorInvalidValue;
     if (p->scales != QB_FP8_SCALES_OUTER && p->scales != QB_FP8_SCALES_BLOCK128) return cudaErrorInvalidValue;
     if (p->m < 0 || p->n < 0 || p->k <= 0 || p->ldy < p->n) return cudaErrorInvalidValue;
@@ -94,7 +89,6 @@ extern "C" cudaError_t qb_fp8_sm90a_launch(int cfg, const qb_fp8_kparams *p, cud
         return cudaErrorInvalidValue;
     if (p->m == 0 || p->n == 0) return cudaSuccess;
 
-    const int bm = cfg == QB_FP8_SM90A_M128 ? Cfg<2>::BM : Cfg<1>::BM;
     const long long tiles = (long long)((p->m + bm - 1) / bm) * ((p->n + BN - 1) / BN);
     if (tiles > INT_MAX) return cudaErrorInvalidValue;
 
@@ -111,7 +105,7 @@ extern "C" cudaError_t qb_fp8_sm90a_launch(int cfg, const qb_fp8_kparams *p, cud
 #define QB_FP8_SM90A_RUN(XE5, WE5)                                            \
     if (p->x_dtype == (XE5 ? QBLAS_DTYPE_E5M2 : QBLAS_DTYPE_E4M3) &&          \
         p->w_dtype == (WE5 ? QBLAS_DTYPE_E5M2 : QBLAS_DTYPE_E4M3))            \
-        return fp8_sm90a_run<XE5, WE5>(cfg, *p, tmx, tmw, grid, s);
+        return fp8_sm90a_run<XE5, WE5>(bm, *p, tmx, tmw, grid, s);
     QB_FP8_SM90A_PAIRS(QB_FP8_SM90A_RUN)
 #undef QB_FP8_SM90A_RUN
     return cudaErrorInvalidValue;

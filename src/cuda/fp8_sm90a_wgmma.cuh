@@ -71,6 +71,7 @@
 
 #include "cuda_ptx.cuh" /* the mbarrier, TMA, setmaxnreg and wgmma wrappers */
 #include "int8_kernel.cuh" /* put_y, load_as_f32, smem_u32 */
+#include "kernel_configs.h"
 #include "kernels_fp8.h"
 #include "qb_vendor.cuh"
 
@@ -288,30 +289,41 @@ __global__ void __launch_bounds__(Cfg<NC>::THREADS, 1)
     }
 }
 
+/* The registry's configurations (QB_FP8_WGMMA_CONFIGS) are these kernels:
+ * their stage counts and shared memory are the kernels' own constants. */
+#define QB_FP8_WGMMA_CHECK(name, a80, a89, a90, bm_, st_)                                                 \
+    static_assert(bm_ % 64 == 0 && Cfg<bm_ / 64>::BM == bm_ && Cfg<bm_ / 64>::STAGES == st_ &&            \
+                      Cfg<bm_ / 64>::SMEM == QB_FP8_WGMMA_SMEM(bm_, st_),                                 \
+                  #name ": kernel_configs.h disagrees with the kernel's Cfg");
+QB_FP8_WGMMA_CONFIGS(QB_FP8_WGMMA_CHECK)
+#undef QB_FP8_WGMMA_CHECK
+
 /* Host side of one dtype pair (instantiated in fp8_sm90a_wgmma_<x>x<w>.cu). */
 template <bool XE5, bool WE5>
-cudaError_t fp8_sm90a_run(int cfg, const qb_fp8_kparams &p, const CUtensorMap &tmx, const CUtensorMap &tmw, int grid,
+cudaError_t fp8_sm90a_run(int bm, const qb_fp8_kparams &p, const CUtensorMap &tmx, const CUtensorMap &tmw, int grid,
                           cudaStream_t s)
 {
-    if (cfg == QB_FP8_SM90A_M128) {
-        QB_LAUNCH(grid, Cfg<2>::THREADS, Cfg<2>::SMEM, s, fp8_sm90a_wgmma_kernel<2, XE5, WE5>)(p, tmx, tmw);
-    } else if (cfg == QB_FP8_SM90A_M64) {
-        QB_LAUNCH(grid, Cfg<1>::THREADS, Cfg<1>::SMEM, s, fp8_sm90a_wgmma_kernel<1, XE5, WE5>)(p, tmx, tmw);
-    } else {
-        return cudaErrorInvalidValue;
+#define QB_FP8_WGMMA_RUN(name, a80, a89, a90, BM, ST)                                                      \
+    if (bm == BM) {                                                                                        \
+        QB_LAUNCH(grid, Cfg<BM / 64>::THREADS, Cfg<BM / 64>::SMEM, s,                                      \
+                  fp8_sm90a_wgmma_kernel<BM / 64, XE5, WE5>)(p, tmx, tmw);                                 \
+        return cudaGetLastError();                                                                         \
     }
-    return cudaGetLastError();
+    QB_FP8_WGMMA_CONFIGS(QB_FP8_WGMMA_RUN)
+#undef QB_FP8_WGMMA_RUN
+    return cudaErrorInvalidValue;
 }
 
+/* Each configuration whose shared memory fits in smem_max may ask for it. */
 template <bool XE5, bool WE5> cudaError_t fp8_sm90a_attr(int smem_max)
 {
     cudaError_t e = cudaSuccess;
-    if ((size_t)smem_max >= Cfg<2>::SMEM)
-        e = cudaFuncSetAttribute(fp8_sm90a_wgmma_kernel<2, XE5, WE5>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 (int)Cfg<2>::SMEM);
-    if (e == cudaSuccess && (size_t)smem_max >= Cfg<1>::SMEM)
-        e = cudaFuncSetAttribute(fp8_sm90a_wgmma_kernel<1, XE5, WE5>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 (int)Cfg<1>::SMEM);
+#define QB_FP8_WGMMA_ATTR(name, a80, a89, a90, BM, ST)                                                     \
+    if (e == cudaSuccess && (size_t)smem_max >= Cfg<BM / 64>::SMEM)                                        \
+        e = cudaFuncSetAttribute(fp8_sm90a_wgmma_kernel<BM / 64, XE5, WE5>,                                \
+                                 cudaFuncAttributeMaxDynamicSharedMemorySize, (int)Cfg<BM / 64>::SMEM);
+    QB_FP8_WGMMA_CONFIGS(QB_FP8_WGMMA_ATTR)
+#undef QB_FP8_WGMMA_ATTR
     return e;
 }
 

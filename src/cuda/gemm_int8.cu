@@ -1,19 +1,11 @@
 /* gemm_int8.cu - the W8A8 INT8 GEMM kernels (int8_kernel.cuh) for the
- * block shapes the registry names, and the weight column sums that the
- * zero-point correction needs. */
+ * configurations of QB_INT8_CONFIGS (kernel_configs.h: only these are
+ * built), and the weight column sums that the zero-point correction needs. */
 #include "int8_kernel.cuh"
+#include "kernel_configs.h"
 #include "qb_vendor.cuh"
 
 namespace {
-
-/* The configurations of cuda_registry.c, (BM, BN, stages) -> warp layout
- * WM x WN and m16 x n8 tiles per warp MT x NT; only these are built. */
-#define QB_I8_CONFIGS(X)      \
-    X(16, 128, 4, 1, 4, 1, 4) \
-    X(16, 128, 6, 1, 4, 1, 4) \
-    X(32, 128, 4, 2, 2, 1, 8) \
-    X(64, 128, 4, 2, 2, 2, 8) \
-    X(128, 128, 3, 2, 2, 4, 8)
 
 /* colsum[n] = sum_k W[n, k], exact int32 (|.| <= 128 * 65536): a warp per
  * row, 16 bytes per lane per step (k % 16 == 0, rows 16-byte aligned). */
@@ -43,12 +35,12 @@ extern "C" cudaError_t qb_int8_launch(int bm, int bn, int stages, const qb_int8_
 {
     const dim3 grid((unsigned)((p->m + bm - 1) / bm), (unsigned)((p->n + bn - 1) / bn));
     const int smem = stages * QB_I8_STAGE_BYTES(bm, bn);
-#define QB_I8_LAUNCH(BM, BN, ST, WM, WN, MT, NT)                                              \
+#define QB_I8_LAUNCH(name, a80, a89, a90, BM, BN, ST, WM, WN, MT, NT)                         \
     if (bm == BM && bn == BN && stages == ST) {                                               \
         QB_LAUNCH(grid, QB_I8_THREADS, smem, s, qb::int8_mma_kernel<WM, WN, MT, NT, ST>)(*p); \
         return cudaGetLastError();                                                            \
     }
-    QB_I8_CONFIGS(QB_I8_LAUNCH)
+    QB_INT8_CONFIGS(QB_I8_LAUNCH)
 #undef QB_I8_LAUNCH
     return cudaErrorInvalidValue;
 }
@@ -56,11 +48,11 @@ extern "C" cudaError_t qb_int8_launch(int bm, int bn, int stages, const qb_int8_
 extern "C" cudaError_t qb_int8_prepare(int smem_max)
 {
     cudaError_t e = cudaSuccess;
-#define QB_I8_PREPARE(BM, BN, ST, WM, WN, MT, NT)                                                          \
+#define QB_I8_PREPARE(name, a80, a89, a90, BM, BN, ST, WM, WN, MT, NT)                                     \
     if (e == cudaSuccess)                                                                                  \
         e = cudaFuncSetAttribute(qb::int8_mma_kernel<WM, WN, MT, NT, ST>,                                  \
                                  cudaFuncAttributeMaxDynamicSharedMemorySize, smem_max);
-    QB_I8_CONFIGS(QB_I8_PREPARE)
+    QB_INT8_CONFIGS(QB_I8_PREPARE)
 #undef QB_I8_PREPARE
     return e;
 }

@@ -44,17 +44,18 @@ typedef struct qb_fp8_kparams {
 } qb_fp8_kparams;
 
 /* ---- sm_90a: wgmma + TMA, warp-specialized (fp8_sm90a_wgmma*.cu) ----
- * Configurations (the registry names them, cuda_fp8.c picks):
- *   QB_FP8_SM90A_M128: block m128 x n128, k128 per stage, two consumer warpgroups;
- *   QB_FP8_SM90A_M64:  block m64 x n128, k128 per stage, one consumer warpgroup.
+ * Configurations: QB_FP8_WGMMA_CONFIGS (kernel_configs.h), block bm x n128
+ * (bm 64 or 128: bm / 64 consumer warpgroups), k128 per stage.
  * Requirements the host checks: k % 16 == 0, ldx % 16 == 0, x and w
  * 16-byte aligned (TMA global strides and addresses). */
-enum { QB_FP8_SM90A_M128 = 0, QB_FP8_SM90A_M64 = 1 };
-/* Launch configuration cfg for p on s (builds the TMA descriptors);
+#define QB_FP8_WGMMA_BK 128
+/* Dynamic shared memory of a configuration: 1024 bytes of alignment slack,
+ * the stages' tiles (bm + 128 rows of 128 bytes), 2 mbarriers per stage. */
+#define QB_FP8_WGMMA_SMEM(bm, stages) \
+    ((size_t)1024 + (size_t)(stages) * (((bm) + QB_FP8_MMA_BN) * QB_FP8_WGMMA_BK) + (size_t)(stages) * 2 * 8)
+/* Launch the bm configuration for p on s (builds the TMA descriptors);
  * cudaErrorInvalidValue for a configuration or dtype pair this build lacks. */
-cudaError_t qb_fp8_sm90a_launch(int cfg, const qb_fp8_kparams *p, cudaStream_t s);
-/* Dynamic shared memory configuration cfg asks for. */
-size_t qb_fp8_sm90a_smem(int cfg);
+cudaError_t qb_fp8_sm90a_launch(int bm, const qb_fp8_kparams *p, cudaStream_t s);
 /* Allow up to smem_max bytes of dynamic shared memory for every sm_90a kernel. */
 cudaError_t qb_fp8_sm90a_prepare(int smem_max);
 

@@ -66,6 +66,7 @@
 
 #include "cuda_ptx.cuh"
 #include "int8_kernel.cuh" /* zero_acc, put_y, load_as_f32 */
+#include "kernel_configs.h"
 #include "kernels_sparse24.h"
 #include "qb_vendor.cuh"
 
@@ -315,38 +316,32 @@ __global__ void __launch_bounds__(QB_SP24_THREADS) sp24_mma_kernel(const qb_sp24
         sp24_store<DT, BLOCK, WT, XT>(p, acc, en, em, lane);
 }
 
-/* The configurations of the registry (cuda_registry.c): (tokens per block,
- * stages) -> warp layout WW x WX, tiles per warp WT x XT. Only these are
- * built. fp8 keeps a second set of accumulators (the promoted sums), so it
- * uses the m16 / m32 shapes only. */
-#define QB_SP24_CONFIGS(X) \
-    X(16, 6, 4, 1, 2, 2)   \
-    X(32, 4, 4, 1, 2, 4)   \
-    X(128, 3, 2, 2, 4, 8)
-#define QB_SP24_FP8_CONFIGS(X) \
-    X(16, 6, 4, 1, 2, 2)       \
-    X(32, 4, 4, 1, 2, 4)
+/* The weight dtype (qblas_dtype_t) of an element-type code. */
+constexpr int sp24_weight_dtype(int dt)
+{
+    return dt == SP24_F16    ? QBLAS_DTYPE_F16
+           : dt == SP24_BF16 ? QBLAS_DTYPE_BF16
+           : dt == SP24_I8   ? QBLAS_DTYPE_I8
+           : ((dt - SP24_FP8) & 2) ? QBLAS_DTYPE_E5M2
+                                   : QBLAS_DTYPE_E4M3;
+}
 
+/* The configurations: QB_SP24_CONFIGS (kernel_configs.h), those of DT's
+ * weight dtype: (tokens per block, stages, block scales) -> warp layout
+ * WW x WX, tiles per warp WT x XT. Only these are built. */
 template <int DT> cudaError_t sp24_launch(int bx, int stages, bool block, const qb_sp24_kparams *p, cudaStream_t s)
 {
     constexpr int ES = DT == SP24_F16 || DT == SP24_BF16 ? 2 : 1;
     const dim3 grid((unsigned)((p->n + QB_SP24_BW - 1) / QB_SP24_BW), (unsigned)((p->m + bx - 1) / bx));
     const size_t smem = (size_t)stages * QB_SP24_STAGE_BYTES(bx, ES);
-#define QB_SP24_LAUNCH(BX, ST, WW, WX, WT, XT)                                                     \
-    if (bx == BX && stages == ST) {                                                                \
-        QB_LAUNCH(grid, QB_SP24_THREADS, smem, s, sp24_mma_kernel<DT, WW, WX, WT, XT, ST, B>)(*p); \
-        return cudaGetLastError();                                                                 \
+#define QB_SP24_LAUNCH(name, a80, a89, a90, WDT, BX, ST, BLK, WW, WX, WT, XT)                                   \
+    if constexpr (QBLAS_DTYPE_##WDT == sp24_weight_dtype(DT)) {                                                 \
+        if (bx == BX && stages == ST && block == (BLK != 0)) {                                                  \
+            QB_LAUNCH(grid, QB_SP24_THREADS, smem, s, sp24_mma_kernel<DT, WW, WX, WT, XT, ST, BLK != 0>)(*p);   \
+            return cudaGetLastError();                                                                          \
+        }                                                                                                       \
     }
-    if constexpr (!sp24_fp8(DT)) {
-        constexpr bool B = false;
-        if (!block) { QB_SP24_CONFIGS(QB_SP24_LAUNCH) }
-    } else if (block) {
-        constexpr bool B = true;
-        QB_SP24_FP8_CONFIGS(QB_SP24_LAUNCH)
-    } else {
-        constexpr bool B = false;
-        QB_SP24_FP8_CONFIGS(QB_SP24_LAUNCH)
-    }
+    QB_SP24_CONFIGS(QB_SP24_LAUNCH)
 #undef QB_SP24_LAUNCH
     return cudaErrorInvalidValue;
 }
@@ -354,21 +349,13 @@ template <int DT> cudaError_t sp24_launch(int bx, int stages, bool block, const 
 template <int DT> cudaError_t sp24_prepare(int smem_max)
 {
     cudaError_t e = cudaSuccess;
-#define QB_SP24_PREPARE(BX, ST, WW, WX, WT, XT)                                                                     \
-    if (e == cudaSuccess)                                                                                           \
-        e = cudaFuncSetAttribute(sp24_mma_kernel<DT, WW, WX, WT, XT, ST, B>,                                        \
-                                 cudaFuncAttributeMaxDynamicSharedMemorySize, smem_max);
-    if constexpr (!sp24_fp8(DT)) {
-        constexpr bool B = false;
-        QB_SP24_CONFIGS(QB_SP24_PREPARE)
-    } else {
-        {
-            constexpr bool B = false;
-            QB_SP24_FP8_CONFIGS(QB_SP24_PREPARE)
-        }
-        constexpr bool B = true;
-        QB_SP24_FP8_CONFIGS(QB_SP24_PREPARE)
+#define QB_SP24_PREPARE(name, a80, a89, a90, WDT, BX, ST, BLK, WW, WX, WT, XT)                                  \
+    if constexpr (QBLAS_DTYPE_##WDT == sp24_weight_dtype(DT)) {                                                 \
+        if (e == cudaSuccess)                                                                                   \
+            e = cudaFuncSetAttribute(sp24_mma_kernel<DT, WW, WX, WT, XT, ST, BLK != 0>,                         \
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, smem_max);                    \
     }
+    QB_SP24_CONFIGS(QB_SP24_PREPARE)
 #undef QB_SP24_PREPARE
     return e;
 }

@@ -31,6 +31,7 @@
 
 #include "cuda_kernels.h"
 #include "cuda_ptx.cuh"
+#include "kernel_configs.h"
 #include "qb_vendor.cuh"
 #include "w4a16_dequant.cuh"
 #include "w4a16_out.cuh"
@@ -236,25 +237,37 @@ w4a16_mma_kernel(const qb_w4a16_kparams p)
     epilogue<MT>(p, acc, m0, nb, split, warp, lane);
 }
 
-/* ---- host side of one translation unit: T and NATIVE fixed, MT chosen ---- */
+/* ---- host side of one translation unit: T and NATIVE fixed, MT chosen ----
+ * The instances are those of QB_W4A16_CONFIGS (kernel_configs.h) for T's
+ * dtype: one per m16-tile count (the stage count is a kernel argument). */
+template <typename T> constexpr int act_dtype() { return std::is_same<T, __half>::value ? QBLAS_DTYPE_F16 : QBLAS_DTYPE_BF16; }
+
 template <typename T, bool NATIVE> static cudaError_t launch(int mt, const qb_w4a16_kparams *p, size_t smem, cudaStream_t s)
 {
     const dim3 grid((unsigned)((p->m + 16 * mt - 1) / (16 * mt)), (unsigned)(p->np / QB_W4_BN), (unsigned)p->splits);
-    switch (mt) {
-    case 1: QB_LAUNCH(grid, QB_W4_THREADS, smem, s, w4a16_mma_kernel<T, 1, NATIVE>)(*p); break;
-    case 2: QB_LAUNCH(grid, QB_W4_THREADS, smem, s, w4a16_mma_kernel<T, 2, NATIVE>)(*p); break;
-    case 4: QB_LAUNCH(grid, QB_W4_THREADS, smem, s, w4a16_mma_kernel<T, 4, NATIVE>)(*p); break;
-    default: return cudaErrorInvalidValue;
+#define QB_W4A16_LAUNCH(name, a80, a89, a90, ACT, MT, ST)                                 \
+    if constexpr (QBLAS_DTYPE_##ACT == act_dtype<T>()) {                                  \
+        if (mt == MT) {                                                                   \
+            QB_LAUNCH(grid, QB_W4_THREADS, smem, s, w4a16_mma_kernel<T, MT, NATIVE>)(*p); \
+            return cudaGetLastError();                                                    \
+        }                                                                                 \
     }
-    return cudaGetLastError();
+    QB_W4A16_CONFIGS(QB_W4A16_LAUNCH)
+#undef QB_W4A16_LAUNCH
+    return cudaErrorInvalidValue;
 }
 
 template <typename T, bool NATIVE> static cudaError_t prepare(int smem_max)
 {
-    const cudaFuncAttribute a = cudaFuncAttributeMaxDynamicSharedMemorySize;
-    cudaError_t e = cudaFuncSetAttribute(w4a16_mma_kernel<T, 1, NATIVE>, a, smem_max);
-    if (e == cudaSuccess) e = cudaFuncSetAttribute(w4a16_mma_kernel<T, 2, NATIVE>, a, smem_max);
-    if (e == cudaSuccess) e = cudaFuncSetAttribute(w4a16_mma_kernel<T, 4, NATIVE>, a, smem_max);
+    cudaError_t e = cudaSuccess;
+#define QB_W4A16_PREPARE(name, a80, a89, a90, ACT, MT, ST)                                              \
+    if constexpr (QBLAS_DTYPE_##ACT == act_dtype<T>()) {                                                \
+        if (e == cudaSuccess)                                                                           \
+            e = cudaFuncSetAttribute(w4a16_mma_kernel<T, MT, NATIVE>,                                   \
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, smem_max);            \
+    }
+    QB_W4A16_CONFIGS(QB_W4A16_PREPARE)
+#undef QB_W4A16_PREPARE
     return e;
 }
 

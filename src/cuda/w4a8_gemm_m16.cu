@@ -4,5 +4,5 @@
 #include "w4a8_kernel.cuh"
 
 namespace qb {
-QB_W4A8_DEFINE_LAUNCHERS(m16, QB_W4A8_CONFIGS_M16)
+QB_W4A8_DEFINE_LAUNCHERS(16)
 } // namespace qb

@@ -61,6 +61,7 @@
 #define QBLAS_W4A8_KERNEL_CUH
 
 #include "int8_kernel.cuh" /* mma_s8 (cuda_ptx.cuh), load_tile + i8_off (the X tile), zero_acc, epilogue_i8 */
+#include "kernel_configs.h"
 #include "kernels_w4a8.h"
 #include "qb_vendor.cuh"
 
@@ -297,60 +298,60 @@ __global__ void __launch_bounds__(QB_W4A8_THREADS) w4a8_mma_kernel(const qb_w4a8
         epilogue_i8<float>(ep, acc, em, en, lane);
 }
 
-/* The configurations of cuda_registry.c: (BM, stages, WM, WN, MT, NT),
- * one translation unit per block-row size (w4a8_gemm_m<BM>.cu; each
- * builds both variants for three architectures: keep the units small). */
-#define QB_W4A8_CONFIGS_M16(X) \
-    X(16, 4, 1, 4, 1, 4)       \
-    X(16, 6, 1, 4, 1, 4)
-#define QB_W4A8_CONFIGS_M32(X) \
-    X(32, 4, 2, 2, 1, 8)       \
-    X(32, 6, 2, 2, 1, 8)
-#define QB_W4A8_CONFIGS_M64(X) X(64, 4, 2, 2, 2, 8)
-#define QB_W4A8_CONFIGS_M128(X) \
-    X(128, 3, 2, 2, 4, 8)       \
-    X(128, 4, 2, 2, 4, 8)
+/* The configurations: QB_W4A8_CONFIGS (kernel_configs.h), (BM, stages) ->
+ * warps WM x WN, tiles MT x NT. One translation unit per block-row size
+ * (w4a8_gemm_m<BM>.cu; each builds both variants for three architectures:
+ * keep the units small) builds the configurations of its BM. */
+template <int BMSEL> cudaError_t w4a8_launch_bm(int bm, int stages, const qb_w4a8_kparams *p, cudaStream_t s)
+{
+    const dim3 grid((unsigned)((p->m + bm - 1) / bm), (unsigned)(p->np / QB_W4A8_BN), (unsigned)p->splits);
+    const int smem = stages * QB_W4A8_STAGE_BYTES(bm);
+#define QB_W4A8_LAUNCH_ONE(name, a80, a89, a90, BM, ST, WM, WN, MT, NT)                                    \
+    if constexpr (BM == BMSEL) {                                                                           \
+        if (bm == BM && stages == ST) {                                                                    \
+            if (p->per_channel)                                                                            \
+                QB_LAUNCH(grid, QB_W4A8_THREADS, smem, s, w4a8_mma_kernel<WM, WN, MT, NT, ST, true>)(*p);  \
+            else                                                                                           \
+                QB_LAUNCH(grid, QB_W4A8_THREADS, smem, s, w4a8_mma_kernel<WM, WN, MT, NT, ST, false>)(*p); \
+            return cudaGetLastError();                                                                     \
+        }                                                                                                  \
+    }
+    QB_W4A8_CONFIGS(QB_W4A8_LAUNCH_ONE)
+#undef QB_W4A8_LAUNCH_ONE
+    return cudaErrorInvalidValue;
+}
+
+template <int BMSEL> cudaError_t w4a8_prepare_bm(int smem_max)
+{
+    cudaError_t e = cudaSuccess;
+#define QB_W4A8_PREPARE_ONE(name, a80, a89, a90, BM, ST, WM, WN, MT, NT)                                   \
+    if constexpr (BM == BMSEL) {                                                                           \
+        if (e == cudaSuccess)                                                                              \
+            e = cudaFuncSetAttribute(w4a8_mma_kernel<WM, WN, MT, NT, ST, false>,                           \
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, smem_max);               \
+        if (e == cudaSuccess)                                                                              \
+            e = cudaFuncSetAttribute(w4a8_mma_kernel<WM, WN, MT, NT, ST, true>,                            \
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, smem_max);               \
+    }
+    QB_W4A8_CONFIGS(QB_W4A8_PREPARE_ONE)
+#undef QB_W4A8_PREPARE_ONE
+    return e;
+}
 
 /* Per translation unit: launch / allow smem for the configurations it builds
  * (launch: cudaErrorInvalidValue when (bm, stages) is not one of them). */
-cudaError_t w4a8_launch_m16(int bm, int stages, const qb_w4a8_kparams *p, cudaStream_t s);
-cudaError_t w4a8_launch_m32(int bm, int stages, const qb_w4a8_kparams *p, cudaStream_t s);
-cudaError_t w4a8_launch_m64(int bm, int stages, const qb_w4a8_kparams *p, cudaStream_t s);
-cudaError_t w4a8_launch_m128(int bm, int stages, const qb_w4a8_kparams *p, cudaStream_t s);
-cudaError_t w4a8_prepare_m16(int smem_max);
-cudaError_t w4a8_prepare_m32(int smem_max);
-cudaError_t w4a8_prepare_m64(int smem_max);
-cudaError_t w4a8_prepare_m128(int smem_max);
-
-#define QB_W4A8_DEFINE_LAUNCHERS(suffix, LIST)                                                                    \
-    cudaError_t w4a8_launch_##suffix(int bm, int stages, const qb_w4a8_kparams *p, cudaStream_t s)               \
-    {                                                                                                             \
-        const dim3 grid((unsigned)((p->m + bm - 1) / bm), (unsigned)(p->np / QB_W4A8_BN), (unsigned)p->splits);  \
-        const int smem = stages * QB_W4A8_STAGE_BYTES(bm);                                                        \
-        LIST(QB_W4A8_LAUNCH_ONE)                                                                                  \
-        return cudaErrorInvalidValue;                                                                             \
-    }                                                                                                             \
-    cudaError_t w4a8_prepare_##suffix(int smem_max)                                                               \
-    {                                                                                                             \
-        cudaError_t e = cudaSuccess;                                                                              \
-        LIST(QB_W4A8_PREPARE_ONE)                                                                                 \
-        return e;                                                                                                 \
-    }
-#define QB_W4A8_LAUNCH_ONE(BM, ST, WM, WN, MT, NT)                                                     \
-    if (bm == BM && stages == ST) {                                                                    \
-        if (p->per_channel)                                                                            \
-            QB_LAUNCH(grid, QB_W4A8_THREADS, smem, s, w4a8_mma_kernel<WM, WN, MT, NT, ST, true>)(*p);  \
-        else                                                                                           \
-            QB_LAUNCH(grid, QB_W4A8_THREADS, smem, s, w4a8_mma_kernel<WM, WN, MT, NT, ST, false>)(*p); \
-        return cudaGetLastError();                                                                     \
-    }
-#define QB_W4A8_PREPARE_ONE(BM, ST, WM, WN, MT, NT)                                                     \
-    if (e == cudaSuccess)                                                                               \
-        e = cudaFuncSetAttribute(w4a8_mma_kernel<WM, WN, MT, NT, ST, false>,                            \
-                                 cudaFuncAttributeMaxDynamicSharedMemorySize, smem_max);                 \
-    if (e == cudaSuccess)                                                                               \
-        e = cudaFuncSetAttribute(w4a8_mma_kernel<WM, WN, MT, NT, ST, true>,                             \
-                                 cudaFuncAttributeMaxDynamicSharedMemorySize, smem_max);
+#define QB_W4A8_BLOCK_ROWS(X) X(16) X(32) X(64) X(128)
+#define QB_W4A8_DECLARE(BM)                                                                                \
+    cudaError_t w4a8_launch_m##BM(int bm, int stages, const qb_w4a8_kparams *p, cudaStream_t s);           \
+    cudaError_t w4a8_prepare_m##BM(int smem_max);
+QB_W4A8_BLOCK_ROWS(QB_W4A8_DECLARE)
+#undef QB_W4A8_DECLARE
+#define QB_W4A8_DEFINE_LAUNCHERS(BM)                                                                       \
+    cudaError_t w4a8_launch_m##BM(int bm, int stages, const qb_w4a8_kparams *p, cudaStream_t s)            \
+    {                                                                                                      \
+        return w4a8_launch_bm<BM>(bm, stages, p, s);                                                       \
+    }                                                                                                      \
+    cudaError_t w4a8_prepare_m##BM(int smem_max) { return w4a8_prepare_bm<BM>(smem_max); }
 
 } // namespace qb
 #endif /* QBLAS_W4A8_KERNEL_CUH */

@@ -5,8 +5,9 @@
  *   - the load returns SUCCESS, INVALID_VALUE or ARCH_MISMATCH, never
  *     anything else, and a failure leaves a reason;
  *   - a failed load leaves the previous rows exactly as they were;
- *   - a successful load round-trips: the rows written by qblas_tuning_write
- *     load again into the same rows.
+ *   - a successful load round-trips: the rows (GEMM and attention) written
+ *     by qblas_tuning_write_entries load again into the same rows, and the
+ *     version 1 API's view is the GEMM rows, first.
  * Any broken invariant aborts (a crash for libFuzzer, a failure for CTest);
  * out-of-bounds reads and undefined behaviour are the sanitizers' to find.
  *
@@ -35,53 +36,64 @@
 
 enum { MAX_ROWS_CHECKED = QBLAS_TUNING_MAX_ROWS };
 
-/* The rows a handle holds (caller frees). */
-static qblas_tuning_row_t *rows_of(qblas_handle_t h, size_t *n)
+/* The rows a handle holds, every kind (caller frees). */
+static qblas_tuning_entry_t *rows_of(qblas_handle_t h, size_t *n)
 {
-    CHECK(qblas_tuning_row_count(h, n) == QBLAS_STATUS_SUCCESS);
+    CHECK(qblas_tuning_entry_count(h, n) == QBLAS_STATUS_SUCCESS);
     CHECK(*n <= MAX_ROWS_CHECKED);
-    qblas_tuning_row_t *r = calloc(*n ? *n : 1, sizeof *r);
+    qblas_tuning_entry_t *r = calloc(*n ? *n : 1, sizeof *r);
     CHECK(r != NULL);
-    for (size_t i = 0; i < *n; i++) CHECK(qblas_tuning_get_row(h, i, &r[i]) == QBLAS_STATUS_SUCCESS);
+    for (size_t i = 0; i < *n; i++) CHECK(qblas_tuning_get_entry(h, i, &r[i]) == QBLAS_STATUS_SUCCESS);
+    /* the version 1 view: the GEMM rows, first */
+    size_t ng = 0;
+    qblas_tuning_row_t g;
+    CHECK(qblas_tuning_row_count(h, &ng) == QBLAS_STATUS_SUCCESS && ng <= *n);
+    for (size_t i = 0; i < ng; i++)
+        CHECK(qblas_tuning_get_row(h, i, &g) == QBLAS_STATUS_SUCCESS && r[i].op == QBLAS_TUNING_GEMM &&
+              g.m_min == r[i].m_min && !strcmp(g.kernel, r[i].kernel));
+    CHECK(ng == *n || r[ng].op != QBLAS_TUNING_GEMM);
     return r;
 }
 
-static int same(const qblas_tuning_row_t *a, const qblas_tuning_row_t *b, size_t n)
+static int same(const qblas_tuning_entry_t *a, const qblas_tuning_entry_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (a[i].format != b[i].format || a[i].act != b[i].act || a[i].m_min != b[i].m_min ||
-            a[i].m_max != b[i].m_max || a[i].n != b[i].n || a[i].k != b[i].k || strcmp(a[i].kernel, b[i].kernel) ||
-            strcmp(a[i].config, b[i].config) || a[i].time_us != b[i].time_us)
+        if (a[i].op != b[i].op || a[i].format != b[i].format || a[i].act != b[i].act ||
+            a[i].kv_dtype != b[i].kv_dtype || a[i].m_min != b[i].m_min || a[i].m_max != b[i].m_max ||
+            a[i].n != b[i].n || a[i].k != b[i].k || a[i].head_dim != b[i].head_dim ||
+            strcmp(a[i].kernel, b[i].kernel) || strcmp(a[i].config, b[i].config) || a[i].time_us != b[i].time_us)
             return 0;
     return 1;
 }
 
-/* A valid file of two rows for this handle, loaded before the input. */
+/* A valid file of three rows (GEMM and attention) for this handle, loaded before the input. */
 static void load_previous(qblas_handle_t h)
 {
     qblas_tuning_header_t hd;
-    qblas_tuning_row_t rows[2] = {
-        {QBLAS_WFORMAT_W4A16, QBLAS_DTYPE_F16, 1, 16, 4096, 4096, "cpu_ref_w4a16", "-", 12.5},
-        {QBLAS_WFORMAT_FP8, QBLAS_DTYPE_E4M3, 1, 8, 1024, 4096, "cpu_ref_fp8", "block=128", 3.25},
+    const qblas_tuning_entry_t rows[3] = {
+        {QBLAS_TUNING_GEMM, QBLAS_WFORMAT_W4A16, QBLAS_DTYPE_F16, 0, 1, 16, 4096, 4096, 0, "cpu_ref_w4a16", "-", 12.5},
+        {QBLAS_TUNING_GEMM, QBLAS_WFORMAT_FP8, QBLAS_DTYPE_E4M3, 0, 1, 8, 1024, 4096, 0, "cpu_ref_fp8", "block=128", 3.25},
+        {QBLAS_TUNING_ATTN_DECODE, QBLAS_WFORMAT_INVALID, QBLAS_DTYPE_BF16, QBLAS_DTYPE_I8, 1, 64, 32, 8, 128,
+         "cpu_ref_attention", "-", 7.0},
     };
     char buf[2048];
     size_t len;
     CHECK(qblas_tuning_device(h, &hd) == QBLAS_STATUS_SUCCESS);
-    CHECK(qblas_tuning_write(&hd, rows, 2, buf, sizeof buf, &len) == QBLAS_STATUS_SUCCESS);
+    CHECK(qblas_tuning_write_entries(&hd, rows, 3, buf, sizeof buf, &len) == QBLAS_STATUS_SUCCESS);
     CHECK(qblas_tuning_load_buffer(h, buf, len) == QBLAS_STATUS_SUCCESS);
 }
 
 /* Loaded rows -> writer -> loader: the same rows. */
-static void round_trip(qblas_handle_t h, const qblas_tuning_row_t *rows, size_t n)
+static void round_trip(qblas_handle_t h, const qblas_tuning_entry_t *rows, size_t n)
 {
     qblas_tuning_header_t hd;
     size_t cap = 256 * (n + 16), len, n2;
     char *buf = malloc(cap);
     CHECK(buf != NULL);
     CHECK(qblas_tuning_device(h, &hd) == QBLAS_STATUS_SUCCESS);
-    CHECK(qblas_tuning_write(&hd, rows, n, buf, cap, &len) == QBLAS_STATUS_SUCCESS);
+    CHECK(qblas_tuning_write_entries(&hd, rows, n, buf, cap, &len) == QBLAS_STATUS_SUCCESS);
     CHECK(qblas_tuning_load_buffer(h, buf, len) == QBLAS_STATUS_SUCCESS);
-    qblas_tuning_row_t *again = rows_of(h, &n2);
+    qblas_tuning_entry_t *again = rows_of(h, &n2);
     CHECK(n2 == n && same(rows, again, n));
     free(again);
     free(buf);
@@ -93,9 +105,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n0, n1;
     CHECK(qblas_create(&h, QBLAS_BACKEND_CPU, 0) == QBLAS_STATUS_SUCCESS);
     load_previous(h);
-    qblas_tuning_row_t *before = rows_of(h, &n0);
+    qblas_tuning_entry_t *before = rows_of(h, &n0);
     qblas_status_t st = qblas_tuning_load_buffer(h, data, size);
-    qblas_tuning_row_t *after = rows_of(h, &n1);
+    qblas_tuning_entry_t *after = rows_of(h, &n1);
     if (st == QBLAS_STATUS_SUCCESS) {
         round_trip(h, after, n1);
     } else {

@@ -188,13 +188,25 @@ void run_guarded(qblas_handle_t gh, int64_t m, int64_t n, int64_t k, const qblas
     kernel[0] = '\0';
     if (st) return;
     snprintf(kernel, QBLAS_KERNEL_NAME_MAX, "%s", info.kernel_name);
+    /* the second run through a plan: the same choice, the same bits */
+    qblas_gemm_plan_t plan;
+    st = qblas_gemm_plan(gh, m, n, k, x, w, ydt, &plan);
+    expect(st == QBLAS_STATUS_SUCCESS, "gemm_plan: %s (%s)", qblas_status_string(st), qblas_last_error(gh));
+    expect(!st && !strcmp(plan.kernel_name, info.kernel_name) && plan.workspace_bytes == info.workspace_bytes,
+           "the plan says %s (%zu bytes), the query %s (%zu bytes)", plan.kernel_name, plan.workspace_bytes,
+           info.kernel_name, info.workspace_bytes);
+    if (st) return;
+    note_kernel(plan.config_name); /* the configuration, for the registry coverage */
     void *ws = info.workspace_bytes ? dalloc(info.workspace_bytes) : NULL;
     uint8_t *yd[2], *yh[2];
     for (int r = 0; r < 2; r++) {
         yd[r] = dalloc(ybytes + 2 * GUARD);
         CUDA_OK(cudaMemset(yd[r], 0xFF, ybytes + 2 * GUARD));
-        st = qblas_gemm(gh, m, n, k, x, w, bias_d, ydt, yd[r] + GUARD, ldy, ws, info.workspace_bytes, NULL);
-        expect(st == QBLAS_STATUS_SUCCESS, "gemm: %s (%s)", qblas_status_string(st), qblas_last_error(gh));
+        st = r == 0 ? qblas_gemm(gh, m, n, k, x, w, bias_d, ydt, yd[r] + GUARD, ldy, ws, info.workspace_bytes, NULL)
+                    : qblas_gemm_planned(gh, &plan, m, n, k, x, w, bias_d, ydt, yd[r] + GUARD, ldy, ws,
+                                         info.workspace_bytes, NULL);
+        expect(st == QBLAS_STATUS_SUCCESS, "gemm%s: %s (%s)", r ? "_planned" : "", qblas_status_string(st),
+               qblas_last_error(gh));
         CUDA_OK(cudaDeviceSynchronize());
         yh[r] = xmalloc(ybytes + 2 * GUARD);
         CUDA_OK(cudaMemcpy(yh[r], yd[r], ybytes + 2 * GUARD, cudaMemcpyDeviceToHost));
@@ -205,7 +217,7 @@ void run_guarded(qblas_handle_t gh, int64_t m, int64_t n, int64_t k, const qblas
                 break;
             }
     }
-    expect(memcmp(yh[0], yh[1], ybytes + 2 * GUARD) == 0, "two runs of the same call differ");
+    expect(memcmp(yh[0], yh[1], ybytes + 2 * GUARD) == 0, "two runs of the same call (selected, planned) differ");
     char last[QBLAS_KERNEL_NAME_MAX];
     expect(qblas_last_kernel(gh, last, sizeof last) == QBLAS_STATUS_SUCCESS && strcmp(last, info.kernel_name) == 0,
            "last_kernel '%s' != query '%s'", last, info.kernel_name);
@@ -214,6 +226,19 @@ void run_guarded(qblas_handle_t gh, int64_t m, int64_t n, int64_t k, const qblas
     cudaFree(ws);
 }
 
+
+bool attention_plan_for(qblas_handle_t gh, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p,
+                        const qblas_kernel_info_t *info, qblas_attention_plan_t *plan)
+{
+    qblas_status_t st = qblas_attention_plan(gh, kv, p, plan);
+    expect(st == QBLAS_STATUS_SUCCESS, "attention_plan: %s (%s)", qblas_status_string(st), qblas_last_error(gh));
+    if (st) return false;
+    expect(!strcmp(plan->kernel_name, info->kernel_name) && plan->workspace_bytes == info->workspace_bytes,
+           "the plan says %s (%zu bytes), the query %s (%zu bytes)", plan->kernel_name, plan->workspace_bytes,
+           info->kernel_name, info->workspace_bytes);
+    note_kernel(plan->config_name);
+    return true;
+}
 
 /* ---------------------------------------------------------------- GEMM case pieces */
 void fill_scales(float *sc, int64_t n)
@@ -445,30 +470,17 @@ void fp8_check(const f8shape *s, const double *xf, const double *wf, const float
 
 
 /* ---------------------------------------------------------------- coverage */
-/* The CUDA backend's list of its GEMM configurations (src/cuda/cuda_registry.c). */
+/* The CUDA backend's list of its configurations (src/cuda/cuda_registry.c, from kernel_configs.h). */
 int qb_cuda_catalog(int cc, void (*fn)(void *ctx, const char *family, const char *name), void *ctx);
 
-/* Did a kernel named `seen` run configuration `name` of `family`? int8 and
- * 2:4 names are exact; the others may carry suffixes (_splitk, _f32dq,
- * _block128), and fp8 names carry the dtype pair after "fp8_". */
-static bool covers(const char *family, const char *name, const char *seen)
-{
-    char buf[QBLAS_KERNEL_NAME_MAX];
-    if (strcmp(family, "fp8") == 0 && strncmp(seen, "fp8_", 4) == 0 && strchr(seen + 4, '_')) {
-        snprintf(buf, sizeof buf, "fp8_%s", strchr(seen + 4, '_') + 1); /* drop "e4m3xe5m2_" */
-        seen = buf;
-    }
-    if (strcmp(family, "int8") == 0 || strcmp(family, "sparse24") == 0) return strcmp(seen, name) == 0;
-    const size_t n = strlen(name);
-    return strncmp(seen, name, n) == 0 && (seen[n] == '\0' || seen[n] == '_');
-}
-
+/* Every run notes its plan's configuration name (run_guarded, the
+ * attention groups, ops_configs.c): a configuration ran when its name was noted. */
 static int g_uncovered;
 static void check_covered(void *ctx, const char *family, const char *name)
 {
     (void)ctx;
     for (int i = 0; i < g_n_kernels; i++)
-        if (covers(family, name, g_kernels[i])) return;
+        if (strcmp(name, g_kernels[i]) == 0) return;
     printf("  NOT RUN: %s kernel %s\n", family, name);
     g_uncovered++;
 }
@@ -542,7 +554,7 @@ int main(int argc, char **argv)
     const char *only = getenv("CK_RUN_CASE");
     if (!only || !*only) {
         const int listed = qb_cuda_catalog(prop.major * 10 + prop.minor, check_covered, NULL);
-        printf("registry coverage: %d of %d GEMM configurations ran\n", listed - g_uncovered, listed);
+        printf("registry coverage: %d of %d configurations ran\n", listed - g_uncovered, listed);
     }
     printf("%d cases passed, %d failed\n", g_pass, g_fail);
     return failed || g_fail || g_uncovered ? 1 : 0;

@@ -46,7 +46,8 @@
     X(sparse24)       \
     X(attention)      \
     X(attention_prefill) \
-    X(qact)
+    X(qact)           \
+    X(configs)
 
 #define QBG_DECLARE(g) void qbg_##g(qblas_handle_t gh, qblas_handle_t cpu);
 QBG_GROUPS(QBG_DECLARE)
@@ -103,12 +104,19 @@ void expect_untouched(const void *dptr, size_t bytes, const char *what); /* devi
 uint8_t *guarded(const void *src, size_t n); /* device: GUARD 0xFF, n bytes of src (or 0xFF), GUARD 0xFF */
 uint8_t *fetch(const uint8_t *d, size_t n);  /* host copy of a guarded buffer, guards included */
 
-/* Run Y = X.W^T (+bias) twice on the GPU into poisoned, guarded buffers;
+/* Run Y = X.W^T (+bias) twice on the GPU into poisoned, guarded buffers,
+ * the second time through a plan (qblas_gemm_plan / qblas_gemm_planned);
  * check guards, the ldy gap, run-to-run identity and the kernel name.
  * x, w and bias_d are device-side descriptors/pointers; y_out: m x ldy
  * elements of ydt (the first run); kernel: QBLAS_KERNEL_NAME_MAX bytes. */
 void run_guarded(qblas_handle_t gh, int64_t m, int64_t n, int64_t k, const qblas_act_t *x, const qblas_weight_t *w,
                  const void *bias_d, qblas_dtype_t ydt, int64_t ldy, void *y_out, char *kernel);
+
+/* The plan of an attention call (the attention groups' second runs, as
+ * run_guarded's for GEMMs): made, checked to agree with the query's info,
+ * its configuration noted for the registry coverage. False: no plan. */
+bool attention_plan_for(qblas_handle_t gh, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p,
+                        const qblas_kernel_info_t *info, qblas_attention_plan_t *plan);
 
 /* ---- pieces of a GEMM case the groups share ---- */
 void fill_scales(float *sc, int64_t n);                  /* +-[0.005, 0.02), random sign; sc NULL: nothing */

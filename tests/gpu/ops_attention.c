@@ -241,10 +241,14 @@ static void decode_case(qblas_handle_t gh, qblas_handle_t cpu, const dcase *c)
         note_kernel(kernel);
         void *ws = gi.workspace_bytes ? dalloc(gi.workspace_bytes) : NULL;
         uint8_t *od[2], *ld[2], *oh[2], *lh[2];
-        for (int r = 0; r < 2; r++) {
+        qblas_attention_plan_t plan;
+        bool planned = false;
+        for (int r = 0; r < 2; r++) { /* the second run through the plan */
             od[r] = guarded(NULL, qbytes), ld[r] = guarded(NULL, lbytes);
             dp.o = od[r] + GUARD, dp.lse = c->lse ? (float *)(ld[r] + GUARD) : NULL;
-            st = qblas_attention(gh, &dkv, &dp, ws, gi.workspace_bytes, NULL);
+            if (r) planned = attention_plan_for(gh, &dkv, &dp, &gi, &plan);
+            st = r && planned ? qblas_attention_planned(gh, &plan, &dkv, &dp, ws, gi.workspace_bytes, NULL)
+                              : qblas_attention(gh, &dkv, &dp, ws, gi.workspace_bytes, NULL);
             expect(st == QBLAS_STATUS_SUCCESS, "attention: %s (%s)", qblas_status_string(st), qblas_last_error(gh));
             CUDA_OK(cudaDeviceSynchronize());
             oh[r] = fetch(od[r], qbytes), lh[r] = fetch(ld[r], lbytes);

@@ -360,9 +360,13 @@ static void pf_run(qblas_handle_t gh, qblas_handle_t cpu, const pf_case *c)
         expect(strcmp(kernel, want) == 0, "kernel '%s', want '%s'", kernel, want);
         void *ws = gi.workspace_bytes ? dalloc(gi.workspace_bytes) : NULL;
         uint8_t *oh[2], *lh[2];
-        for (int r = 0; r < 2; r++) {
+        qblas_attention_plan_t plan;
+        bool planned = false;
+        for (int r = 0; r < 2; r++) { /* the second run through the plan */
             dv.p.o = od[r] + GUARD, dv.p.lse = c->lse ? (float *)(ld[r] + GUARD) : NULL;
-            gst = qblas_attention(gh, &dv.kv, &dv.p, ws, gi.workspace_bytes, NULL);
+            if (r) planned = attention_plan_for(gh, &dv.kv, &dv.p, &gi, &plan);
+            gst = r && planned ? qblas_attention_planned(gh, &plan, &dv.kv, &dv.p, ws, gi.workspace_bytes, NULL)
+                               : qblas_attention(gh, &dv.kv, &dv.p, ws, gi.workspace_bytes, NULL);
             expect(gst == QBLAS_STATUS_SUCCESS, "attention: %s (%s)", qblas_status_string(gst), qblas_last_error(gh));
             CUDA_OK(cudaDeviceSynchronize());
             oh[r] = fetch(od[r], obytes), lh[r] = fetch(ld[r], lbytes);
