@@ -58,7 +58,7 @@ struct qbb_peer {
     qbb_op_t op;
     int64_t m_max, n, k;
     int copies, next;
-    void *w[QBB_MAX_COPIES];
+    void *w[QBP_MAX_COPIES];
     size_t w_bytes, x_elt, y_elt;
     void *x, *y, *sa, *sb, *ws;
     size_t sa_count, sb_count;
@@ -86,9 +86,9 @@ void qbb_peer_destroy(qbb_peer_t *p)
 {
     if (!p) return;
     lt_release(p);
-    for (int i = 0; i < QBB_MAX_COPIES; i++) qbb_free(p->env, p->w[i]);
-    qbb_free(p->env, p->x), qbb_free(p->env, p->y), qbb_free(p->env, p->sa), qbb_free(p->env, p->sb);
-    qbb_free(p->env, p->ws);
+    for (int i = 0; i < QBP_MAX_COPIES; i++) qbp_free(&p->env->pe, p->w[i]);
+    qbp_free(&p->env->pe, p->x), qbp_free(&p->env->pe, p->y), qbp_free(&p->env->pe, p->sa), qbp_free(&p->env->pe, p->sb);
+    qbp_free(&p->env->pe, p->ws);
     if (p->cb) cublasDestroy(p->cb);
     if (p->lt) cublasLtDestroy(p->lt);
     free(p);
@@ -97,10 +97,10 @@ void qbb_peer_destroy(qbb_peer_t *p)
 /* Fill a host staging buffer with count elements of the op's input type. */
 static void fill_input(qbb_env_t *env, qbb_op_t op, void *dst, size_t count)
 {
-    if (op == QBB_PEER_CUBLAS_F16 || op == QBB_PEER_CUSPARSELT_F16) qbb_fill_half(env, dst, count, 0);
-    else if (op == QBB_PEER_CUBLAS_BF16) qbb_fill_half(env, dst, count, 1);
-    else if (op == QBB_PEER_LT_INT8) qbb_fill_bytes(env, dst, count);
-    else qbb_fill_e4m3(env, dst, count);
+    if (op == QBB_PEER_CUBLAS_F16 || op == QBB_PEER_CUSPARSELT_F16) qbp_fill_half(&env->pe, dst, count, 0);
+    else if (op == QBB_PEER_CUBLAS_BF16) qbp_fill_half(&env->pe, dst, count, 1);
+    else if (op == QBB_PEER_LT_INT8) qbp_fill_bytes(&env->pe, dst, count);
+    else qbp_fill_e4m3(&env->pe, dst, count);
 }
 
 static void *upload_random(qbb_peer_t *p, size_t count, size_t elt, int scales)
@@ -108,9 +108,9 @@ static void *upload_random(qbb_peer_t *p, size_t count, size_t elt, int scales)
     size_t bytes = count * elt;
     void *h = malloc(bytes ? bytes : 1), *d = NULL;
     if (!h) return NULL;
-    if (scales) qbb_fill_f32(p->env, h, count, 0.5e-2f, 1.5e-2f);
+    if (scales) qbp_fill_f32(&p->env->pe, h, count, 0.5e-2f, 1.5e-2f);
     else fill_input(p->env, p->op, h, count);
-    d = qbb_alloc_upload(p->env, h, bytes);
+    d = qbp_alloc_upload(&p->env->pe, h, bytes);
     free(h);
     return d;
 }
@@ -135,16 +135,16 @@ static int make_buffers(qbb_peer_t *p, char *err, size_t err_len)
     p->w_bytes = (size_t)(p->n * p->k) * p->x_elt;
     p->w[0] = upload_random(p, (size_t)(p->n * p->k), p->x_elt, 0);
     p->x = upload_random(p, (size_t)(p->m_max * p->k), p->x_elt, 0);
-    p->y = qbb_alloc(p->env, (size_t)(p->m_max * p->n) * p->y_elt);
+    p->y = qbp_alloc(&p->env->pe, (size_t)(p->m_max * p->n) * p->y_elt);
     scale_counts(p, &p->sa_count, &p->sb_count);
     if (p->sa_count) p->sa = upload_random(p, p->sa_count, 4, 1), p->sb = upload_random(p, p->sb_count, 4, 1);
-    if (is_lt(p->op)) p->ws = qbb_alloc(p->env, LT_WORKSPACE);
+    if (is_lt(p->op)) p->ws = qbp_alloc(&p->env->pe, LT_WORKSPACE);
     if (!p->w[0] || !p->x || !p->y || (p->sa_count && (!p->sa || !p->sb)) || (is_lt(p->op) && !p->ws))
         return qbb_err(err, err_len, QBB_ERROR, "%s: cannot allocate device memory", qbb_op_name(p->op));
-    p->copies = qbb_copies_for(p->env, p->w_bytes);
+    p->copies = qbp_copies_for(&p->env->pe, p->w_bytes);
     for (int i = 1; i < p->copies; i++) {
-        p->w[i] = qbb_alloc(p->env, p->w_bytes);
-        if (!p->w[i] || qbb_copy(p->env, p->w[i], p->w[0], p->w_bytes) != QBB_OK)
+        p->w[i] = qbp_alloc(&p->env->pe, p->w_bytes);
+        if (!p->w[i] || qbp_copy(&p->env->pe, p->w[i], p->w[0], p->w_bytes) != QBB_OK)
             return qbb_err(err, err_len, QBB_ERROR, "%s: cannot allocate weight copy %d", qbb_op_name(p->op), i);
     }
     return QBB_OK;
@@ -217,7 +217,7 @@ int qbb_peer_create(qbb_env_t *env, qbb_op_t op, int64_t m_max, int64_t n, int64
                     size_t err_len)
 {
     *out = NULL;
-    if (!env->gpu) return qbb_err(err, err_len, QBB_SKIP, "%s: needs a GPU handle", qbb_op_name(op));
+    if (!env->pe.gpu) return qbb_err(err, err_len, QBB_SKIP, "%s: needs a GPU handle", qbb_op_name(op));
     if (op == QBB_PEER_CUSPARSELT_F16)
         return qbb_err(err, err_len, QBB_SKIP,
                        cusparselt_present() ? "libcusparseLt found; this benchmark does not call it yet (its ABI differs between versions)"

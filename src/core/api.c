@@ -50,8 +50,21 @@ qblas_status_t qblas_gemm_query(qblas_handle_t h, int64_t m, int64_t n, int64_t 
     return finish(h, h->ops->gemm_query(h, &a, NULL, &c, info), NULL);
 }
 
-/* Query (with a plan's choice, or selecting), check the workspace (against
- * the plan's figure when there is one), run with what the query chose. */
+/* The workspace check of a call: against the plan's figure when there is
+ * one (plan_ws non-NULL), which must cover what the call needs. */
+static qblas_status_t check_call_ws(qblas_handle_t h, const size_t *plan_ws, size_t need, const void *ws,
+                                    size_t ws_bytes)
+{
+    if (plan_ws && need > *plan_ws)
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE,
+                       "this call needs %zu bytes of workspace with the plan's choice, the plan says %zu: it was made "
+                       "for another problem (e.g. X alignment, zero points, act-order)",
+                       need, *plan_ws);
+    return check_ws(h, plan_ws ? *plan_ws : need, ws, ws_bytes);
+}
+
+/* Query (with a plan's choice, or selecting), check the workspace, run with
+ * what the query chose. */
 static qblas_status_t gemm_run(qblas_handle_t h, const qb_gemm_args *a, const qblas_gemm_plan_t *plan,
                                const qb_choice *fixed, void *ws, size_t ws_bytes, void *stream)
 {
@@ -60,12 +73,7 @@ static qblas_status_t gemm_run(qblas_handle_t h, const qb_gemm_args *a, const qb
     qblas_status_t st = qb_check_gemm(h, a, ws, ws_bytes);
     if (st) return st;
     if ((st = h->ops->gemm_query(h, a, fixed, &c, &info))) return finish(h, st, NULL);
-    if (plan && info.workspace_bytes > plan->workspace_bytes)
-        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE,
-                       "this call needs %zu bytes of workspace with the plan's choice, the plan says %zu: it was made "
-                       "for another problem (X alignment, zero points, act-order)",
-                       info.workspace_bytes, plan->workspace_bytes);
-    if ((st = check_ws(h, plan ? plan->workspace_bytes : info.workspace_bytes, ws, ws_bytes))) return st;
+    if ((st = check_call_ws(h, plan ? &plan->workspace_bytes : NULL, info.workspace_bytes, ws, ws_bytes))) return st;
     return finish(h, h->ops->gemm(h, a, &c, ws, ws_bytes, stream), info.kernel_name);
 }
 
@@ -232,12 +240,7 @@ static qblas_status_t attention_run(qblas_handle_t h, const qblas_kv_cache_t *kv
     if (st) return st;
     if (!h->ops->attention_query || !h->ops->attention) return missing(h, "attention");
     if ((st = h->ops->attention_query(h, kv, p, fixed, &c, &info))) return finish(h, st, NULL);
-    if (plan && info.workspace_bytes > plan->workspace_bytes)
-        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE,
-                       "this call needs %zu bytes of workspace with the plan's choice, the plan says %zu: it was made "
-                       "for another problem",
-                       info.workspace_bytes, plan->workspace_bytes);
-    if ((st = check_ws(h, plan ? plan->workspace_bytes : info.workspace_bytes, ws, ws_bytes))) return st;
+    if ((st = check_call_ws(h, plan ? &plan->workspace_bytes : NULL, info.workspace_bytes, ws, ws_bytes))) return st;
     return finish(h, h->ops->attention(h, kv, p, &c, ws, ws_bytes, stream), info.kernel_name);
 }
 

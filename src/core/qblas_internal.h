@@ -52,7 +52,7 @@ typedef struct qb_append_args {
 
 /* A backend's choice for one call: which of its configurations, how many
  * splits. Its query fills one; the run takes it back (one selection per
- * call), and a plan (src/core/plan.c) keeps it, so the calls of a plan
+ * call), and a plan (src/core/api.c) keeps it, so the calls of a plan
  * select nothing. */
 typedef struct qb_choice {
     int32_t config;   /* the backend's configuration index; -1: the backend has none (CPU) */
