@@ -14,11 +14,9 @@
 
 /* ---------------------------------------------------------------- the families */
 
-/* The families (problem/: qbp_families), their problems at the builder's
- * small shapes; runs at M = m_max (sequences for decode). */
+/* The families are problem/'s (qbp_families), their problems at the
+ * builder's small shapes; runs at M = m_max (sequences for decode). */
 typedef qbp_family family;
-#define families qbp_families
-#define NFAM qbp_nfamilies
 
 /* The spec a configuration runs (2:4 fp8: its weight dtype and scale kind). */
 static qbp_spec spec_for(const family *f, const char *config)
@@ -65,8 +63,8 @@ static void run_checked(qbp_problem *p, int64_t m, qbp_plan *plan)
 static void forced_cases(qblas_handle_t gh, qblas_handle_t cpu)
 {
     printf("every configuration forced with QBLAS_CUDA_KERNEL:\n");
-    for (int fi = 0; fi < NFAM; fi++) {
-        const family *f = &families[fi];
+    for (int fi = 0; fi < qbp_nfamilies; fi++) {
+        const family *f = &qbp_families[fi];
         const char *names[32];
         const size_t nc = candidates(gh, f, names, 32);
         for (size_t c = 0; c < nc; c++) {
@@ -90,7 +88,7 @@ static void forced_cases(qblas_handle_t gh, qblas_handle_t cpu)
                 note_kernel(names[c]);
                 qbp_destroy(p);
                 /* another family on the forced handle: its own default, as on gh (once per family) */
-                const family *o = &families[(fi + 2) % NFAM];
+                const family *o = &qbp_families[(fi + 2) % qbp_nfamilies];
                 qbp_env ge;
                 qbp_problem *pf = NULL, *pg = NULL;
                 if (c == 0) {
@@ -130,8 +128,8 @@ static void tuned_cases(qblas_handle_t gh, qblas_handle_t cpu)
     printf("a tuning row of every family:\n");
     qbp_env env;
     qbp_env_init(&env, gh, cpu, rnd(), NULL, 0);
-    for (int fi = 0; fi < NFAM; fi++) {
-        const family *f = &families[fi];
+    for (int fi = 0; fi < qbp_nfamilies; fi++) {
+        const family *f = &qbp_families[fi];
         const char *names[32];
         const size_t nc = candidates(gh, f, names, 32);
         qbp_problem *p = nc ? problem(&env, &f->spec) : NULL;
@@ -192,7 +190,7 @@ static void plan_refusals(qblas_handle_t gh, qblas_handle_t cpu)
     qbp_env_init(&env, gh, cpu, rnd(), NULL, 0);
     qbp_env_init(&cenv, cpu, NULL, rnd(), NULL, 0);
     /* m = 1, k = 4096: split-K, a workspace */
-    qbp_spec s = families[0].spec;
+    qbp_spec s = qbp_family_named("w4a16_f16")->spec;
     s.m_max = 8, s.k = 4096;
     qbp_problem *p = problem(&env, &s), *pc = problem(&cenv, &s);
     case_begin();
@@ -235,7 +233,7 @@ static void plan_refusals(qblas_handle_t gh, qblas_handle_t cpu)
             case 8: b.config = 100000; break;
             case 9: { /* an INT8 configuration's index and name */
                 qbp_plan ip;
-                qbp_problem *pi = problem(&env, &families[2].spec);
+                qbp_problem *pi = problem(&env, &qbp_family_named("int8")->spec);
                 if (pi && qbp_plan_make(pi, 4, &ip) == QBLAS_STATUS_SUCCESS) b.config = ip.gemm.config, memcpy(b.config_name, ip.gemm.config_name, sizeof b.config_name);
                 qbp_destroy(pi);
                 break;
@@ -265,7 +263,7 @@ static void plan_refusals(qblas_handle_t gh, qblas_handle_t cpu)
 
     /* attention: more sequences, prefill for decode, another head_dim */
     case_begin();
-    qbp_spec as = families[NFAM - 2].spec, ps = families[NFAM - 1].spec;
+    qbp_spec as = qbp_family_named("attn_decode")->spec, ps = qbp_family_named("attn_prefill")->spec;
     qbp_problem *d = problem(&env, &as), *pf = problem(&env, &ps);
     if (d && pf) {
         qbp_plan dp, fp;
