@@ -141,3 +141,13 @@ qblas_status_t qblas_kv_append(qblas_handle_t h, const qblas_kv_cache_t *kv, int
     if (!h->ops->kv_append) return missing(h, "KV append");
     return finish(h, h->ops->kv_append(h, kv, &a, stream), NULL);
 }
+
+qblas_status_t qblas_device_status(qblas_handle_t h, void *stream, qblas_status_t *status)
+{
+    NEED_HANDLE(h);
+    h->last_error[0] = '\0';
+    if (!status) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "status is NULL");
+    *status = QBLAS_STATUS_SUCCESS;
+    /* a device error's reason stays in last_error although the read itself succeeded */
+    return h->ops->device_status ? h->ops->device_status(h, stream, status) : QBLAS_STATUS_SUCCESS;
+}
