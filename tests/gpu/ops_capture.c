@@ -9,8 +9,10 @@
  * the runtime (the real one, or the simulator, which refuses exactly what
  * the real one does) refuses any synchronization, allocation or synchronous
  * copy; the graph's bytes must equal the uncaptured call's
- * (expect_captured). The groups of each family check those bytes against
- * the oracle; here valid random inputs suffice. Last, a captured call with
+ * (expect_captured), and the GEMMs' and quantization's results the CPU
+ * oracle's on host copies of the inputs (bytes for the bit-exact families;
+ * attention and the prepack blobs are checked against the uncaptured call,
+ * whose results their groups check against the oracle). Last, a captured call with
  * an invalid device value: the graph writes nothing and records the error,
  * and it reads the value afresh at every launch.
  */
@@ -108,9 +110,60 @@ static qblas_status_t issue_append(void *ctx, cudaStream_t s)
     return qblas_kv_append(c->h, &c->kv, c->tokens, QBLAS_DTYPE_F16, c->k_new, c->v_new, c->slots, s);
 }
 
+/* ---------------------------------------------------------------- the oracle */
+static void *to_host(const void *d, size_t bytes)
+{
+    if (!d) return NULL;
+    void *h = xmalloc(bytes ? bytes : 1);
+    CUDA_OK(cudaMemcpy(h, d, bytes, cudaMemcpyDeviceToHost));
+    return h;
+}
+
+/* Y (m x n f16, device, the graph's) against the CPU oracle run on host
+ * copies of X and the canonical weight: the same bytes for the bit-exact
+ * families (INT8, W4A8, 2:4 i8), else within 1% of max |Y| (each family's
+ * group holds the derived bounds; this catches a wrong or missing result). */
+static void expect_oracle(qblas_handle_t cpu, int64_t m, const qblas_act_t *x, const qblas_weight_t *canon,
+                          const void *y, bool exact)
+{
+    const int64_t n = canon->n, k = canon->k;
+    qblas_weight_sizes_t sz;
+    qblas_status_t st = qblas_weight_sizes(canon, &sz);
+    expect(st == QBLAS_STATUS_SUCCESS, "qblas_weight_sizes: %s", qblas_status_string(st));
+    if (st) return;
+    qblas_weight_t w = *canon;
+    w.data = to_host(canon->data, sz.data), w.meta = to_host(canon->meta, sz.meta);
+    w.scales = to_host(canon->scales, sz.scales), w.zeros = to_host(canon->zeros, sz.zeros);
+    w.group_scales = to_host(canon->group_scales, sz.group_scales), w.g_idx = to_host(canon->g_idx, sz.g_idx);
+    const size_t xsz = x->dtype == QBLAS_DTYPE_F16 || x->dtype == QBLAS_DTYPE_BF16 ? 2 : 1;
+    const int64_t ns = x->scale_mode == QBLAS_SCALE_PER_TENSOR ? 1
+                       : x->scale_mode == QBLAS_SCALE_PER_ROW  ? m
+                       : x->scale_mode == QBLAS_SCALE_BLOCK_1X128 ? m * ((k + 127) / 128) : 0;
+    qblas_act_t xh = *x;
+    xh.data = to_host(x->data, (size_t)(m * x->ld) * xsz);
+    xh.scales = ns ? to_host(x->scales, (size_t)ns * 4) : NULL, xh.zeros = to_host(x->zeros, (size_t)m * 4);
+    uint16_t *yc = xmalloc((size_t)(m * n) * 2), *yg = to_host(y, (size_t)(m * n) * 2);
+    st = run_oracle(cpu, m, n, k, &xh, &w, NULL, QBLAS_DTYPE_F16, yc, n);
+    double amax = 0;
+    for (int64_t i = 0; !st && i < m * n; i++) {
+        const double c = to_f32(QBLAS_DTYPE_F16, yc, i);
+        amax = fabs(c) > amax ? fabs(c) : amax;
+    }
+    for (int64_t i = 0, bad = 0; !st && i < m * n && !bad; i++) {
+        const double g = to_f32(QBLAS_DTYPE_F16, yg, i), c = to_f32(QBLAS_DTYPE_F16, yc, i);
+        bad = exact ? yg[i] != yc[i] : !(fabs(g - c) <= 0.01 * amax);
+        if (bad) expect(false, "graph's Y[%lld] = %g, the oracle's %g", (long long)i, g, c);
+    }
+    free((void *)w.data), free((void *)w.meta), free((void *)w.scales), free((void *)w.zeros);
+    free((void *)w.group_scales), free((void *)w.g_idx);
+    free((void *)xh.data), free((void *)xh.scales), free((void *)xh.zeros), free(yc), free(yg);
+}
+
 /* ---------------------------------------------------------------- the families */
-/* A GEMM on a prepared weight: its workspace from the query, Y m x n f16. */
-static void capture_gemm(qblas_handle_t gh, const char *what, int64_t m, qblas_act_t x, const qblas_weight_t *w)
+/* A GEMM on a prepared weight w (canon: its canonical form, for the oracle):
+ * its workspace from the query, Y m x n f16. */
+static void capture_gemm(qblas_handle_t gh, qblas_handle_t cpu, const char *what, int64_t m, qblas_act_t x,
+                         const qblas_weight_t *canon, const qblas_weight_t *w, bool exact)
 {
     char kernel[QBLAS_KERNEL_NAME_MAX] = "";
     case_begin();
@@ -124,6 +177,7 @@ static void capture_gemm(qblas_handle_t gh, const char *what, int64_t m, qblas_a
         c.ws = c.ws_bytes ? dalloc(c.ws_bytes) : NULL;
         dev_out out = {c.y, (size_t)(m * w->n) * 2};
         expect_captured(gh, issue_gemm, &c, &out, 1);
+        expect_oracle(cpu, m, &x, canon, c.y, exact);
     }
     cudaFree(c.y), cudaFree(c.ws);
     case_end(what, kernel);
@@ -145,7 +199,7 @@ static void capture_prepack(qblas_handle_t gh, const char *what, const qblas_wei
     case_end(what, "");
 }
 
-static void capture_qact(qblas_handle_t gh)
+static void capture_qact(qblas_handle_t gh, qblas_handle_t cpu)
 {
     static const struct {
         qblas_dtype_t xt, qt;
@@ -167,7 +221,20 @@ static void capture_qact(qblas_handle_t gh)
         c.zeros = v[i].asym ? dalloc((size_t)m * 4) : NULL;
         dev_out outs[3] = {{c.q, (size_t)(m * k)}, {c.scales, ns * 4}, {c.zeros, (size_t)m * 4}};
         /* a static scale is an input: only q is written */
-        expect_captured(gh, issue_qact, &c, outs, v[i].mode == QBLAS_SCALE_PER_TENSOR ? 1 : v[i].asym ? 3 : 2);
+        const int n_outs = v[i].mode == QBLAS_SCALE_PER_TENSOR ? 1 : v[i].asym ? 3 : 2;
+        expect_captured(gh, issue_qact, &c, outs, n_outs);
+        /* the oracle on host copies: the same bytes (both evaluate qblas_quant_math.h) */
+        qact_call o = c;
+        o.h = cpu, o.x = to_host(c.x, (size_t)(m * k) * (v[i].xt == QBLAS_DTYPE_F32 ? 4 : 2));
+        o.q = xmalloc((size_t)(m * k)), o.scales = to_host(c.scales, ns * 4), o.zeros = to_host(c.zeros, (size_t)m * 4);
+        EXPECT_STATUS(issue_qact(&o, NULL), QBLAS_STATUS_SUCCESS);
+        void *ho[3] = {o.q, o.scales, o.zeros};
+        for (int j = 0; j < n_outs; j++) {
+            uint8_t *g = to_host(outs[j].p, outs[j].bytes);
+            expect(memcmp(g, ho[j], outs[j].bytes) == 0, "graph's output %d differs from the oracle's", j);
+            free(g);
+        }
+        free((void *)o.x), free(o.q), free(o.scales), free(o.zeros);
         cudaFree((void *)c.x), cudaFree(c.q), cudaFree(c.scales), cudaFree(c.zeros);
         case_end(v[i].what, "");
     }
@@ -175,7 +242,7 @@ static void capture_qact(qblas_handle_t gh)
 
 /* W4A16 with zero points and act-order (the device sort), then the GEMM
  * (the X gather and split-K) on the graph's blob. */
-static void capture_w4a16(qblas_handle_t gh)
+static void capture_w4a16(qblas_handle_t gh, qblas_handle_t cpu)
 {
     const int64_t n = 300, k = 1024, gs = 128, G = k / gs;
     int32_t *p = xmalloc((size_t)k * 4), *gi = xmalloc((size_t)k * 4);
@@ -197,7 +264,7 @@ static void capture_w4a16(qblas_handle_t gh)
     capture_prepack(gh, "capture: prepack w4a16 g128 zp act-order", &w, &pc);
     if (pc.dst) {
         qblas_act_t x = {QBLAS_DTYPE_F16, drandom(QBLAS_DTYPE_F16, (size_t)(5 * k), -1, 1), k, QBLAS_SCALE_NONE, NULL, NULL};
-        capture_gemm(gh, "capture: gemm w4a16 act-order m=5 (gather, split-K)", 5, x, &pc.packed);
+        capture_gemm(gh, cpu, "capture: gemm w4a16 act-order m=5 (gather, split-K)", 5, x, &w, &pc.packed, false);
         cudaFree((void *)x.data);
     }
     cudaFree((void *)w.data), cudaFree((void *)w.scales), cudaFree((void *)w.zeros), cudaFree((void *)w.g_idx);
@@ -205,7 +272,7 @@ static void capture_w4a16(qblas_handle_t gh)
     free(p), free(gi), free(z);
 }
 
-static void capture_int8(qblas_handle_t gh)
+static void capture_int8(qblas_handle_t gh, qblas_handle_t cpu)
 {
     const int64_t m = 17, n = 200, k = 128;
     qblas_weight_t w = {0};
@@ -213,12 +280,12 @@ static void capture_int8(qblas_handle_t gh)
     w.scale_mode = QBLAS_SCALE_PER_ROW, w.scale_dtype = QBLAS_DTYPE_F32, w.scales = drandom(QBLAS_DTYPE_F32, (size_t)n, 0.005, 0.02);
     qblas_act_t x = {QBLAS_DTYPE_I8, drand_bytes((size_t)(m * k)), k, QBLAS_SCALE_PER_ROW,
                      drandom(QBLAS_DTYPE_F32, (size_t)m, 0.005, 0.02), drandom(QBLAS_DTYPE_I32, (size_t)m, -128, 127)};
-    capture_gemm(gh, "capture: gemm int8 zero points (colsum, check)", m, x, &w);
+    capture_gemm(gh, cpu, "capture: gemm int8 zero points (colsum, check)", m, x, &w, &w, true);
     cudaFree((void *)w.data), cudaFree((void *)w.scales);
     cudaFree((void *)x.data), cudaFree((void *)x.scales), cudaFree((void *)x.zeros);
 }
 
-static void capture_fp8(qblas_handle_t gh, int cc)
+static void capture_fp8(qblas_handle_t gh, qblas_handle_t cpu, int cc)
 {
     if (cc < 89) return; /* no fp8 tensor cores: NOT_SUPPORTED (ops_fp8.c) */
     const int64_t m = 17, n = 130, k = 256;
@@ -229,13 +296,13 @@ static void capture_fp8(qblas_handle_t gh, int cc)
     w.scale_mode = QBLAS_SCALE_PER_ROW, w.scale_dtype = QBLAS_DTYPE_F32, w.scales = drandom(QBLAS_DTYPE_F32, (size_t)n, 0.005, 0.02);
     qblas_act_t x = {QBLAS_DTYPE_E4M3, dcopy(h, (size_t)(m * k)), k, QBLAS_SCALE_PER_ROW, drandom(QBLAS_DTYPE_F32, (size_t)m, 0.005, 0.02),
                      NULL};
-    capture_gemm(gh, "capture: gemm fp8 e4m3 per row", m, x, &w);
+    capture_gemm(gh, cpu, "capture: gemm fp8 e4m3 per row", m, x, &w, &w, false);
     cudaFree((void *)w.data), cudaFree((void *)w.scales), cudaFree((void *)x.data), cudaFree((void *)x.scales);
     free(h);
 }
 
 /* W4A8 g128: s2 <= 8 keeps every (code - z) * s2 inside int8, so any codes pass the content checks. */
-static void capture_w4a8(qblas_handle_t gh)
+static void capture_w4a8(qblas_handle_t gh, qblas_handle_t cpu)
 {
     const int64_t n = 128, k = 2048, G = k / 128;
     uint8_t *z = xmalloc((size_t)(G * n));
@@ -250,7 +317,7 @@ static void capture_w4a8(qblas_handle_t gh)
     capture_prepack(gh, "capture: prepack w4a8 g128 (content check)", &w, &pc);
     if (pc.dst) {
         qblas_act_t x = {QBLAS_DTYPE_I8, drand_bytes((size_t)k), k, QBLAS_SCALE_PER_TENSOR, drandom(QBLAS_DTYPE_F32, 1, 0.01, 0.02), NULL};
-        capture_gemm(gh, "capture: gemm w4a8 g128 m=1 (split-K)", 1, x, &pc.packed);
+        capture_gemm(gh, cpu, "capture: gemm w4a8 g128 m=1 (split-K)", 1, x, &w, &pc.packed, true);
         cudaFree((void *)x.data), cudaFree((void *)x.scales);
     }
     cudaFree((void *)w.data), cudaFree((void *)w.scales), cudaFree((void *)w.zeros), cudaFree((void *)w.group_scales);
@@ -259,7 +326,7 @@ static void capture_w4a8(qblas_handle_t gh)
 }
 
 /* 2:4 i8 (meta check, scales copy, row sums), then the GEMM with zero points (their check). */
-static void capture_sparse24(qblas_handle_t gh)
+static void capture_sparse24(qblas_handle_t gh, qblas_handle_t cpu)
 {
     static const uint8_t fields[6] = {0x4, 0x8, 0xC, 0x9, 0xD, 0xE};
     const int64_t m = 17, n = 130, k = 128, mrow = k / 8;
@@ -274,7 +341,7 @@ static void capture_sparse24(qblas_handle_t gh)
     if (pc.dst) {
         qblas_act_t x = {QBLAS_DTYPE_I8, drand_bytes((size_t)(m * k)), k, QBLAS_SCALE_PER_ROW,
                          drandom(QBLAS_DTYPE_F32, (size_t)m, 0.005, 0.02), drandom(QBLAS_DTYPE_I32, (size_t)m, -128, 127)};
-        capture_gemm(gh, "capture: gemm 2:4 i8 zero points (check)", m, x, &pc.packed);
+        capture_gemm(gh, cpu, "capture: gemm 2:4 i8 zero points (check)", m, x, &w, &pc.packed, true);
         cudaFree((void *)x.data), cudaFree((void *)x.scales), cudaFree((void *)x.zeros);
     }
     cudaFree((void *)w.data), cudaFree((void *)w.meta), cudaFree((void *)w.scales), cudaFree(pc.dst);
@@ -377,16 +444,15 @@ static void capture_device_check(qblas_handle_t gh)
 
 void qbg_capture(qblas_handle_t gh, qblas_handle_t cpu)
 {
-    (void)cpu;
     struct cudaDeviceProp prop;
     CUDA_OK(cudaGetDeviceProperties(&prop, 0));
     printf("every family's call captured into a graph (global mode) vs the uncaptured call:\n");
-    capture_qact(gh);
-    capture_w4a16(gh);
-    capture_int8(gh);
-    capture_fp8(gh, prop.major * 10 + prop.minor);
-    capture_w4a8(gh);
-    capture_sparse24(gh);
+    capture_qact(gh, cpu);
+    capture_w4a16(gh, cpu);
+    capture_int8(gh, cpu);
+    capture_fp8(gh, cpu, prop.major * 10 + prop.minor);
+    capture_w4a8(gh, cpu);
+    capture_sparse24(gh, cpu);
     capture_attention(gh);
     capture_device_check(gh);
 }
