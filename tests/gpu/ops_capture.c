@@ -401,10 +401,47 @@ static void capture_attention(qblas_handle_t gh)
     case_end("capture: kv_append i8", "");
 }
 
-/* A captured quantization with an invalid static scale: each launch writes
- * nothing and records the error; the graph reads the scale when it runs, so
- * a valid one stored later is used by the next launch. */
-static void capture_device_check(qblas_handle_t gh)
+/* A call captured while a device value it checks is invalid: each graph
+ * launch writes nothing to out (poisoned) and records the error (reason
+ * holding needle); the graph reads the value when it runs, so once `fix`
+ * (host bytes) is stored at `value`, the next launch writes out. */
+static void expect_captured_check(qblas_handle_t gh, issue_fn fn, void *ctx, dev_out out, const char *needle,
+                                  void *value, const void *fix, size_t fix_bytes)
+{
+    cudaStream_t s;
+    CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    cudaGraph_t g = NULL;
+    cudaGraphExec_t ge = NULL;
+    CUDA_OK(cudaMemset(out.p, 0xFF, out.bytes));
+    CUDA_OK(cudaDeviceSynchronize());
+    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+    EXPECT_STATUS(fn(ctx, s), QBLAS_STATUS_SUCCESS);
+    const cudaError_t e = cudaStreamEndCapture(s, &g);
+    expect(e == cudaSuccess, "cudaStreamEndCapture: %s", cudaGetErrorString(e));
+    if (e == cudaSuccess) {
+        CUDA_OK(cudaGraphInstantiate(&ge, g, 0));
+        for (int r = 0; r < 2; r++) { /* every launch checks again */
+            CUDA_OK(cudaGraphLaunch(ge, s));
+            CUDA_OK(cudaStreamSynchronize(s));
+            expect_untouched(out.p, out.bytes, "output (invalid device value, graph)");
+            expect_device_status(gh, QBLAS_STATUS_INVALID_VALUE, needle);
+        }
+        CUDA_OK(cudaMemcpy(value, fix, fix_bytes, cudaMemcpyHostToDevice));
+        CUDA_OK(cudaGraphLaunch(ge, s));
+        CUDA_OK(cudaStreamSynchronize(s));
+        expect(!dev_all_ff(out.p, out.bytes), "output not written by the graph after the value was fixed");
+        expect_device_status(gh, QBLAS_STATUS_SUCCESS, NULL);
+        CUDA_OK(cudaGraphExecDestroy(ge));
+        CUDA_OK(cudaGraphDestroy(g));
+    }
+    (void)cudaGetLastError();
+    CUDA_OK(cudaStreamDestroy(s));
+}
+
+/* Reported through the device status, never a host synchronization: an
+ * invalid static scale and an invalid INT8 zero point inside graphs; and
+ * the status read's own argument check. */
+static void capture_device_checks(qblas_handle_t gh)
 {
     case_begin();
     const int64_t m = 3, k = 129;
@@ -412,34 +449,35 @@ static void capture_device_check(qblas_handle_t gh)
     qact_call c = {.h = gh, .m = m, .k = k, .xt = QBLAS_DTYPE_F16, .qt = QBLAS_DTYPE_I8,
                    .x = drandom(QBLAS_DTYPE_F16, (size_t)(m * k), -3, 3), .q = dalloc((size_t)(m * k)),
                    .mode = QBLAS_SCALE_PER_TENSOR, .scales = dcopy(&bad, 4)};
-    cudaStream_t s;
-    CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-    cudaGraph_t g = NULL;
-    cudaGraphExec_t ge = NULL;
-    CUDA_OK(cudaMemset(c.q, 0xFF, (size_t)(m * k)));
-    CUDA_OK(cudaDeviceSynchronize());
-    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
-    EXPECT_STATUS(issue_qact(&c, s), QBLAS_STATUS_SUCCESS);
-    const cudaError_t e = cudaStreamEndCapture(s, &g);
-    expect(e == cudaSuccess, "cudaStreamEndCapture: %s", cudaGetErrorString(e));
-    if (e == cudaSuccess) {
-        CUDA_OK(cudaGraphInstantiate(&ge, g, 0));
-        CUDA_OK(cudaGraphLaunch(ge, s));
-        CUDA_OK(cudaStreamSynchronize(s));
-        expect_untouched(c.q, (size_t)(m * k), "q (invalid scale, graph)");
-        expect_device_status(gh, QBLAS_STATUS_INVALID_VALUE, "static activation scale -1");
-        CUDA_OK(cudaMemcpy(c.scales, &good, 4, cudaMemcpyHostToDevice));
-        CUDA_OK(cudaGraphLaunch(ge, s));
-        CUDA_OK(cudaStreamSynchronize(s));
-        expect(!dev_all_ff(c.q, (size_t)(m * k)), "q not written by the graph after the scale was fixed");
-        expect_device_status(gh, QBLAS_STATUS_SUCCESS, NULL);
-        CUDA_OK(cudaGraphExecDestroy(ge));
-        CUDA_OK(cudaGraphDestroy(g));
-    }
-    (void)cudaGetLastError();
-    CUDA_OK(cudaStreamDestroy(s));
+    expect_captured_check(gh, issue_qact, &c, (dev_out){c.q, (size_t)(m * k)}, "static activation scale -1", c.scales,
+                          &good, 4);
     cudaFree((void *)c.x), cudaFree(c.q), cudaFree(c.scales);
     case_end("capture: invalid static scale in a graph -> nothing written, device status; fixed -> written", "");
+
+    case_begin();
+    const int64_t n = 64, kk = 64, mm = 4;
+    const int32_t zh[4] = {1, -2, 300, 4}, fixed = 3;
+    qblas_weight_t w = {0};
+    w.format = QBLAS_WFORMAT_INT8, w.dtype = QBLAS_DTYPE_I8, w.n = n, w.k = kk, w.data = drand_bytes((size_t)(n * kk));
+    w.scale_mode = QBLAS_SCALE_PER_TENSOR, w.scale_dtype = QBLAS_DTYPE_F32, w.scales = drandom(QBLAS_DTYPE_F32, 1, 0.01, 0.02);
+    qblas_act_t x = {QBLAS_DTYPE_I8, drand_bytes((size_t)(mm * kk)), kk, QBLAS_SCALE_PER_ROW,
+                     drandom(QBLAS_DTYPE_F32, (size_t)mm, 0.01, 0.02), dcopy(zh, sizeof zh)};
+    qblas_kernel_info_t info = {0};
+    const qblas_status_t st = qblas_gemm_query(gh, mm, n, kk, &x, &w, QBLAS_DTYPE_F16, &info);
+    expect(st == QBLAS_STATUS_SUCCESS, "gemm_query: %s (%s)", qblas_status_string(st), qblas_last_error(gh));
+    gemm_call gc = {gh, mm, x, &w, dalloc((size_t)(mm * n) * 2), dalloc(info.workspace_bytes), info.workspace_bytes};
+    if (!st)
+        expect_captured_check(gh, issue_gemm, &gc, (dev_out){gc.y, (size_t)(mm * n) * 2}, "zeros[2]",
+                              (int32_t *)x.zeros + 2, &fixed, 4);
+    cudaFree((void *)w.data), cudaFree((void *)w.scales), cudaFree((void *)x.data), cudaFree((void *)x.scales);
+    cudaFree((void *)x.zeros), cudaFree(gc.y), cudaFree(gc.ws);
+    case_end("capture: invalid int8 zero point in a graph -> nothing written, device status; fixed -> written", "");
+
+    case_begin();
+    EXPECT_STATUS(qblas_device_status(gh, NULL, NULL), QBLAS_STATUS_INVALID_VALUE);
+    qblas_status_t dev;
+    EXPECT_STATUS(qblas_device_status(NULL, NULL, &dev), QBLAS_STATUS_INVALID_VALUE);
+    case_end("device status: NULL status / NULL handle -> INVALID_VALUE", "");
 }
 
 void qbg_capture(qblas_handle_t gh, qblas_handle_t cpu)
@@ -454,5 +492,5 @@ void qbg_capture(qblas_handle_t gh, qblas_handle_t cpu)
     capture_w4a8(gh, cpu);
     capture_sparse24(gh, cpu);
     capture_attention(gh);
-    capture_device_check(gh);
+    capture_device_checks(gh);
 }
