@@ -9,10 +9,9 @@
  * the runtime (the real one, or the simulator, which refuses exactly what
  * the real one does) refuses any synchronization, allocation or synchronous
  * copy; the graph's bytes must equal the uncaptured call's
- * (expect_captured), and the GEMMs' and quantization's results the CPU
- * oracle's on host copies of the inputs (bytes for the bit-exact families;
- * attention and the prepack blobs are checked against the uncaptured call,
- * whose results their groups check against the oracle). Last, a captured call with
+ * (expect_captured), and the results the CPU oracle's on host copies of
+ * the inputs (bytes for the bit-exact calls; the prepack blobs, which have
+ * no CPU twin, through the GEMM that reads them). Last, a captured call with
  * an invalid device value: the graph writes nothing and records the error,
  * and it reads the value afresh at every launch.
  */
@@ -119,10 +118,26 @@ static void *to_host(const void *d, size_t bytes)
     return h;
 }
 
+/* n values of t (F16 or F32) on the device against the oracle's within 1%
+ * of the oracle's max |value| (the groups hold the derived bounds). */
+static void expect_close(qblas_dtype_t t, const void *dev, const void *ref, int64_t n, const char *what)
+{
+    void *g = to_host(dev, (size_t)n * (t == QBLAS_DTYPE_F32 ? 4 : 2));
+    double amax = 0;
+    for (int64_t i = 0; i < n; i++) amax = fmax(amax, fabs(to_f32(t, ref, i)));
+    for (int64_t i = 0; i < n; i++) {
+        const double a = to_f32(t, g, i), b = to_f32(t, ref, i);
+        if (!(fabs(a - b) <= 0.01 * amax)) {
+            expect(false, "graph's %s[%lld] = %g, the oracle's %g", what, (long long)i, a, b);
+            break;
+        }
+    }
+    free(g);
+}
+
 /* Y (m x n f16, device, the graph's) against the CPU oracle run on host
  * copies of X and the canonical weight: the same bytes for the bit-exact
- * families (INT8, W4A8, 2:4 i8), else within 1% of max |Y| (each family's
- * group holds the derived bounds; this catches a wrong or missing result). */
+ * families (INT8, W4A8, 2:4 i8), else expect_close. */
 static void expect_oracle(qblas_handle_t cpu, int64_t m, const qblas_act_t *x, const qblas_weight_t *canon,
                           const void *y, bool exact)
 {
@@ -144,16 +159,13 @@ static void expect_oracle(qblas_handle_t cpu, int64_t m, const qblas_act_t *x, c
     xh.scales = ns ? to_host(x->scales, (size_t)ns * 4) : NULL, xh.zeros = to_host(x->zeros, (size_t)m * 4);
     uint16_t *yc = xmalloc((size_t)(m * n) * 2), *yg = to_host(y, (size_t)(m * n) * 2);
     st = run_oracle(cpu, m, n, k, &xh, &w, NULL, QBLAS_DTYPE_F16, yc, n);
-    double amax = 0;
-    for (int64_t i = 0; !st && i < m * n; i++) {
-        const double c = to_f32(QBLAS_DTYPE_F16, yc, i);
-        amax = fabs(c) > amax ? fabs(c) : amax;
-    }
-    for (int64_t i = 0, bad = 0; !st && i < m * n && !bad; i++) {
-        const double g = to_f32(QBLAS_DTYPE_F16, yg, i), c = to_f32(QBLAS_DTYPE_F16, yc, i);
-        bad = exact ? yg[i] != yc[i] : !(fabs(g - c) <= 0.01 * amax);
-        if (bad) expect(false, "graph's Y[%lld] = %g, the oracle's %g", (long long)i, g, c);
-    }
+    if (!st && !exact) expect_close(QBLAS_DTYPE_F16, y, yc, m * n, "Y");
+    for (int64_t i = 0; !st && exact && i < m * n; i++)
+        if (yg[i] != yc[i]) {
+            expect(false, "graph's Y[%lld] = %g, the oracle's %g", (long long)i, to_f32(QBLAS_DTYPE_F16, yg, i),
+                   to_f32(QBLAS_DTYPE_F16, yc, i));
+            break;
+        }
     free((void *)w.data), free((void *)w.meta), free((void *)w.scales), free((void *)w.zeros);
     free((void *)w.group_scales), free((void *)w.g_idx);
     free((void *)xh.data), free((void *)xh.scales), free((void *)xh.zeros), free(yc), free(yg);
@@ -349,7 +361,7 @@ static void capture_sparse24(qblas_handle_t gh, qblas_handle_t cpu)
 }
 
 /* Decode (split) and prefill over one f16 cache, then append into an i8 cache. */
-static void capture_attention(qblas_handle_t gh)
+static void capture_attention(qblas_handle_t gh, qblas_handle_t cpu)
 {
     const int D = 128, Hkv = 2, G = 4, P = 16, Hq = Hkv * G, stride = 20, pages = 21;
     const int32_t lens[2] = {300, 17}, indptr[3] = {0, 5, 22}, T = 22;
@@ -378,6 +390,22 @@ static void capture_attention(qblas_handle_t gh)
             dev_out outs[2] = {{o, (size_t)tok * Hq * D * 2}, {lse, (size_t)tok * Hq * 4}};
             expect_captured(gh, issue_attention, &c, outs, 2);
             cudaFree(c.ws);
+            /* the oracle on host copies */
+            attn_call r = c;
+            r.h = cpu, r.kv.k = to_host(c.kv.k, cache * 2), r.kv.v = to_host(c.kv.v, cache * 2);
+            r.p.q = to_host(q, (size_t)tok * Hq * D * 2), r.p.o = xmalloc((size_t)tok * Hq * D * 2);
+            r.p.lse = xmalloc((size_t)tok * Hq * 4), r.p.seq_lens = to_host(dl, sizeof lens);
+            r.p.block_tables = to_host(dbt, sizeof bt), r.p.qo_indptr = prefill ? to_host(dip, sizeof indptr) : NULL;
+            st = qblas_attention_query(cpu, &r.kv, &r.p, &info);
+            r.ws_bytes = st ? 0 : info.workspace_bytes, r.ws = xmalloc(r.ws_bytes + 1);
+            if (!st) st = issue_attention(&r, NULL);
+            expect(st == QBLAS_STATUS_SUCCESS, "oracle attention: %s (%s)", qblas_status_string(st), qblas_last_error(cpu));
+            if (!st) {
+                expect_close(QBLAS_DTYPE_F16, o, r.p.o, (int64_t)tok * Hq * D, "o");
+                expect_close(QBLAS_DTYPE_F32, lse, r.p.lse, (int64_t)tok * Hq, "lse");
+            }
+            free(r.kv.k), free(r.kv.v), free((void *)r.p.q), free(r.p.o), free(r.p.lse), free((void *)r.p.seq_lens);
+            free((void *)r.p.block_tables), free((void *)r.p.qo_indptr), free(r.ws);
         }
         case_end(prefill ? "capture: attention prefill f16 causal" : "capture: attention decode f16 (split)", kernel);
     }
@@ -396,6 +424,20 @@ static void capture_attention(qblas_handle_t gh)
     a.slots = dcopy(slots, sizeof slots);
     dev_out outs[4] = {{a.kv.k, rows * D}, {a.kv.v, rows * D}, {a.kv.k_scale, rows * 4}, {a.kv.v_scale, rows * 4}};
     expect_captured(gh, issue_append, &a, outs, 4);
+    /* the oracle on host copies of the inputs and of the cache as it was (poisoned): the same bytes */
+    attn_call r = a;
+    void *hc[4];
+    for (int i = 0; i < 4; i++) memset(hc[i] = xmalloc(outs[i].bytes), 0xFF, outs[i].bytes);
+    r.h = cpu, r.kv.k = hc[0], r.kv.v = hc[1], r.kv.k_scale = hc[2], r.kv.v_scale = hc[3];
+    r.k_new = to_host(a.k_new, (size_t)7 * Hkv * D * 2), r.v_new = to_host(a.v_new, (size_t)7 * Hkv * D * 2);
+    r.slots = to_host(a.slots, sizeof slots);
+    EXPECT_STATUS(issue_append(&r, NULL), QBLAS_STATUS_SUCCESS);
+    for (int i = 0; i < 4; i++) {
+        uint8_t *g = to_host(outs[i].p, outs[i].bytes);
+        expect(memcmp(g, hc[i], outs[i].bytes) == 0, "graph's append output %d differs from the oracle's", i);
+        free(g), free(hc[i]);
+    }
+    free((void *)r.k_new), free((void *)r.v_new), free((void *)r.slots);
     cudaFree(a.kv.k), cudaFree(a.kv.v), cudaFree(a.kv.k_scale), cudaFree(a.kv.v_scale);
     cudaFree((void *)a.k_new), cudaFree((void *)a.v_new), cudaFree((void *)a.slots);
     case_end("capture: kv_append i8", "");
@@ -491,6 +533,6 @@ void qbg_capture(qblas_handle_t gh, qblas_handle_t cpu)
     capture_fp8(gh, cpu, prop.major * 10 + prop.minor);
     capture_w4a8(gh, cpu);
     capture_sparse24(gh, cpu);
-    capture_attention(gh);
+    capture_attention(gh, cpu);
     capture_device_checks(gh);
 }
