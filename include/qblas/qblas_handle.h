@@ -69,8 +69,9 @@ const char *qblas_last_error(qblas_handle_t handle);
  * It synchronizes: never call it while a stream is capturing. The CPU
  * backend checks everything before it returns: *status is always SUCCESS.
  * Returns SUCCESS when the status was read; INVALID_VALUE (NULL handle or
- * status), EXECUTION_FAILED (the stream or the read failed, e.g. a kernel
- * fault) otherwise. */
+ * status, or `stream` is capturing: nothing read, the capture intact),
+ * EXECUTION_FAILED (the stream or the read failed, e.g. a kernel fault)
+ * otherwise. */
 qblas_status_t qblas_device_status(qblas_handle_t handle, void *stream, qblas_status_t *status);
 
 /* Name of the kernel the last successful operation on this handle ran. */

@@ -60,8 +60,14 @@ qblas_status_t qb_cuda_device_status(qblas_handle_t h, void *stream, qblas_statu
     cudaStream_t s = (cudaStream_t)stream;
     qb_dev_block *b = qb_cuda(h)->dev;
     unsigned long long rec = 0;
+    enum cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
     qblas_status_t st = qb_cuda_on_device(h);
     if (st) return st;
+    /* asking is capture-safe; the read below would invalidate the caller's capture */
+    QB_CUDA_TRY(h, cudaStreamIsCapturing(s, &cap));
+    if (cap != cudaStreamCaptureStatusNone)
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE,
+                       "qblas_device_status synchronizes: not on a stream that is capturing (nothing was read)");
     QB_CUDA_TRY(h, qb_dev_take(b, s));
     QB_CUDA_TRY(h, cudaMemcpyAsync(&rec, &b->taken, sizeof rec, cudaMemcpyDeviceToHost, s));
     QB_CUDA_TRY(h, cudaStreamSynchronize(s)); /* also reports a fault of the stream's earlier work */

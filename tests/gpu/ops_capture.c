@@ -517,9 +517,21 @@ static void capture_device_checks(qblas_handle_t gh)
 
     case_begin();
     EXPECT_STATUS(qblas_device_status(gh, NULL, NULL), QBLAS_STATUS_INVALID_VALUE);
-    qblas_status_t dev;
+    qblas_status_t dev = QBLAS_STATUS_INTERNAL_ERROR;
     EXPECT_STATUS(qblas_device_status(NULL, NULL, &dev), QBLAS_STATUS_INVALID_VALUE);
-    case_end("device status: NULL status / NULL handle -> INVALID_VALUE", "");
+    /* on a capturing stream: refused with a reason, the capture survives */
+    cudaStream_t s;
+    cudaGraph_t g = NULL;
+    CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+    EXPECT_STATUS(qblas_device_status(gh, s, &dev), QBLAS_STATUS_INVALID_VALUE);
+    expect(strstr(qblas_last_error(gh), "capturing") != NULL, "reason: %s", qblas_last_error(gh));
+    const cudaError_t e = cudaStreamEndCapture(s, &g);
+    expect(e == cudaSuccess, "cudaStreamEndCapture after the refused read: %s", cudaGetErrorString(e));
+    (void)cudaGetLastError();
+    if (g) CUDA_OK(cudaGraphDestroy(g));
+    CUDA_OK(cudaStreamDestroy(s));
+    case_end("device status: NULL status / NULL handle / capturing stream -> INVALID_VALUE", "");
 }
 
 void qbg_capture(qblas_handle_t gh, qblas_handle_t cpu)
