@@ -63,8 +63,12 @@ qblas_status_t qb_cuda_device_status(qblas_handle_t h, void *stream, qblas_statu
     enum cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
     qblas_status_t st = qb_cuda_on_device(h);
     if (st) return st;
-    /* asking is capture-safe; the read below would invalidate the caller's capture */
-    QB_CUDA_TRY(h, cudaStreamIsCapturing(s, &cap));
+    /* asking is capture-safe; the read below would invalidate the caller's
+     * capture. The legacy stream answers "implicit" while a blocking stream
+     * captures: that is a capture too. */
+    const cudaError_t e = cudaStreamIsCapturing(s, &cap);
+    if (e == cudaErrorStreamCaptureImplicit) (void)cudaGetLastError(), cap = cudaStreamCaptureStatusActive;
+    else if (e != cudaSuccess) return qb_cuda_status(h, e, "cudaStreamIsCapturing");
     if (cap != cudaStreamCaptureStatusNone)
         return qb_fail(h, QBLAS_STATUS_INVALID_VALUE,
                        "qblas_device_status synchronizes: not on a stream that is capturing (nothing was read)");

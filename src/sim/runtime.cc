@@ -804,6 +804,10 @@ cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g)
 cudaError_t cudaStreamIsCapturing(cudaStream_t s, enum cudaStreamCaptureStatus *status)
 {
     if (!status) return ret(cudaErrorInvalidValue);
+    /* the legacy stream while a blocking stream captures: 906, the capture not invalidated */
+    if (is_default(s))
+        for (CUstream_st *c : g_capturing.streams)
+            if (!(c->flags & cudaStreamNonBlocking)) return ret(cudaErrorStreamCaptureImplicit);
     *status = is_default(s) || !s->capturing ? cudaStreamCaptureStatusNone
               : s->invalidated             ? cudaStreamCaptureStatusInvalidated
                                            : cudaStreamCaptureStatusActive;

@@ -526,8 +526,18 @@ static void capture_device_checks(qblas_handle_t gh)
     CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
     EXPECT_STATUS(qblas_device_status(gh, s, &dev), QBLAS_STATUS_INVALID_VALUE);
     expect(strstr(qblas_last_error(gh), "capturing") != NULL, "reason: %s", qblas_last_error(gh));
-    const cudaError_t e = cudaStreamEndCapture(s, &g);
+    cudaError_t e = cudaStreamEndCapture(s, &g);
     expect(e == cudaSuccess, "cudaStreamEndCapture after the refused read: %s", cudaGetErrorString(e));
+    (void)cudaGetLastError();
+    if (g) CUDA_OK(cudaGraphDestroy(g));
+    CUDA_OK(cudaStreamDestroy(s));
+    /* the default stream while a blocking stream captures: the same */
+    g = NULL;
+    CUDA_OK(cudaStreamCreate(&s));
+    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+    EXPECT_STATUS(qblas_device_status(gh, NULL, &dev), QBLAS_STATUS_INVALID_VALUE);
+    e = cudaStreamEndCapture(s, &g);
+    expect(e == cudaSuccess, "cudaStreamEndCapture (blocking) after the refused read: %s", cudaGetErrorString(e));
     (void)cudaGetLastError();
     if (g) CUDA_OK(cudaGraphDestroy(g));
     CUDA_OK(cudaStreamDestroy(s));

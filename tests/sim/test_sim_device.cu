@@ -311,6 +311,12 @@ START_TEST(late_completion_and_capture)
         ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaErrorStreamCaptureInvalidated);
     }
     ck_assert_int_eq(cudaEventDestroy(ev), cudaSuccess);
+    /* asking the legacy stream while a blocking stream captures: 906, the capture survives */
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    cudaStreamCaptureStatus legacy;
+    ck_assert_int_eq(cudaStreamIsCapturing(nullptr, &legacy), cudaErrorStreamCaptureImplicit);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_int_eq(cudaGraphDestroy(g), cudaSuccess);
     /* thread-local mode refuses the same calls (the capturing thread is the caller) */
     ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), cudaSuccess);
     ck_assert_int_eq(cudaMalloc(&p, 16), cudaErrorStreamCaptureUnsupported);
