@@ -171,7 +171,8 @@ bool is_default(cudaStream_t s) { return s == nullptr || s == cudaStreamLegacy |
  *    synchronous copy) while a capture of mode global or thread-local is
  *    active fails with 900 and invalidates it (EndCapture then answers
  *    901). The simulator's host is one thread, so thread-local acts as
- *    global; relaxed captures allow these calls.
+ *    global; relaxed captures allow these calls (the documented case:
+ *    cudaMalloc).
  *  - whatever the mode, work on the legacy stream while a blocking stream
  *    captures (the implicit synchronization between them) fails with 906,
  *    and synchronizing or querying the capturing stream itself fails with
