@@ -147,7 +147,10 @@ qblas_status_t qblas_device_status(qblas_handle_t h, void *stream, qblas_status_
     NEED_HANDLE(h);
     h->last_error[0] = '\0';
     if (!status) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "status is NULL");
-    *status = QBLAS_STATUS_SUCCESS;
-    /* a device error's reason stays in last_error although the read itself succeeded */
-    return h->ops->device_status ? h->ops->device_status(h, stream, status) : QBLAS_STATUS_SUCCESS;
+    /* *status is written only by a read that worked; a device error's
+     * reason stays in last_error although the read itself succeeded */
+    qblas_status_t dev = QBLAS_STATUS_SUCCESS;
+    const qblas_status_t st = h->ops->device_status ? h->ops->device_status(h, stream, &dev) : QBLAS_STATUS_SUCCESS;
+    if (!st) *status = dev;
+    return st;
 }

@@ -526,6 +526,7 @@ static void capture_device_checks(qblas_handle_t gh)
     CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
     EXPECT_STATUS(qblas_device_status(gh, s, &dev), QBLAS_STATUS_INVALID_VALUE);
     expect(strstr(qblas_last_error(gh), "capturing") != NULL, "reason: %s", qblas_last_error(gh));
+    expect(dev == QBLAS_STATUS_INTERNAL_ERROR, "a refused read wrote *status");
     cudaError_t e = cudaStreamEndCapture(s, &g);
     expect(e == cudaSuccess, "cudaStreamEndCapture after the refused read: %s", cudaGetErrorString(e));
     (void)cudaGetLastError();
