@@ -56,6 +56,11 @@ int main(void)
     void *blob = malloc(packed_bytes);
     qblas_weight_t wp;
     CHECK(qblas_prepack(h, &w, blob, packed_bytes, &wp, NULL));
+    /* On a GPU the weight's content is checked on the device: read the
+     * verdict once, outside any graph capture (the CPU checked it already). */
+    qblas_status_t dev;
+    CHECK(qblas_device_status(h, NULL, &dev));
+    CHECK(dev);
 
     /* 3. ask which kernel will run and how much workspace it needs */
     qblas_act_t x = {.dtype = QBLAS_DTYPE_F16, .data = x16, .ld = K};

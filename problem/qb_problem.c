@@ -309,6 +309,10 @@ static int make_weight(qbp_problem *p, char *err, size_t err_len)
     if (st == QBLAS_STATUS_SUCCESS) {
         void *blob = qbp_alloc(env, packed_bytes);
         st = blob ? qblas_prepack(env->h, &w, blob, packed_bytes, &p->w[0], NULL) : QBLAS_STATUS_ALLOC_FAILED;
+        /* the content checks of a GPU prepack run on the device (docs/API.md);
+         * reading their verdict also waits for the prepack before its source is freed */
+        qblas_status_t dev_st = QBLAS_STATUS_SUCCESS;
+        if (!st && !(st = qblas_device_status(env->h, NULL, &dev_st))) st = dev_st;
         qbp_free(env, dev);
         if (st) {
             qbp_free(env, blob);

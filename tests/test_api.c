@@ -274,6 +274,33 @@ START_TEST(threads_and_errors)
 }
 END_TEST
 
+/* qblas_device_status on the CPU backend: it checks every value before it
+ * returns, so there is never a device error: SUCCESS at once, also after a
+ * call that failed a content check (that one failed synchronously). */
+START_TEST(device_status_cpu)
+{
+    qblas_handle_t h = qbt_cpu();
+    qblas_status_t dev = QBLAS_STATUS_INTERNAL_ERROR;
+    QBT_OK(qblas_device_status(h, NULL, &dev));
+    ck_assert_int_eq(dev, QBLAS_STATUS_SUCCESS);
+    ck_assert_str_eq(qblas_last_error(h), "");
+    /* a static activation scale of 0: the call itself answers INVALID_VALUE */
+    float x[4] = {1, 2, 3, 4}, scale = 0.0f;
+    int8_t q[4];
+    QBT_STATUS(qblas_quantize_act(h, 1, 4, QBLAS_DTYPE_F32, x, 4, QBLAS_DTYPE_I8, q, 4, QBLAS_SCALE_PER_TENSOR, &scale,
+                                  NULL, NULL),
+               INVALID);
+    dev = QBLAS_STATUS_INTERNAL_ERROR;
+    QBT_OK(qblas_device_status(h, (void *)1 /* any stream: ignored */, &dev));
+    ck_assert_int_eq(dev, QBLAS_STATUS_SUCCESS);
+    ck_assert_str_eq(qblas_last_error(h), ""); /* the read succeeded: the old reason is gone */
+    QBT_STATUS(qblas_device_status(NULL, NULL, &dev), INVALID);
+    QBT_STATUS(qblas_device_status(h, NULL, NULL), INVALID);
+    ck_assert(qblas_last_error(h)[0] != '\0');
+    QBT_OK(qblas_destroy(h));
+}
+END_TEST
+
 /* =========================================================================
  * GEMM fixtures: a valid call, its buffers, and Y watched
  * ========================================================================= */
@@ -2232,6 +2259,7 @@ Suite *qbt_suite(void)
     tcase_add_test(core, status_strings);
     tcase_add_test(core, dtype_names);
     tcase_add_test(core, threads_and_errors);
+    tcase_add_test(core, device_status_cpu);
     suite_add_tcase(s, core);
 
     TCase *gemm = tcase_create("gemm");

@@ -53,8 +53,26 @@ qblas_status_t qblas_set_num_threads(qblas_handle_t handle, int num_threads);
 qblas_status_t qblas_get_num_threads(qblas_handle_t handle, int *num_threads);
 
 /* Human-readable reason for the last failing call on this handle
- * ("" when the last call succeeded). Valid until the next call on the handle. */
+ * ("" when the last call succeeded), or for the device-side error that
+ * qblas_device_status() just reported. Valid until the next call on the handle. */
 const char *qblas_last_error(qblas_handle_t handle);
+
+/* Device-side checks (docs/API.md, "Device-side checks"). On a GPU handle,
+ * values that live in device memory (a static activation scale, activation
+ * zero points, the contents prepack reads) are checked by the kernels: a
+ * call with an invalid one returns SUCCESS, writes nothing, and the handle
+ * records the first such error on the device (later ones are not recorded
+ * until it is read). This call waits for the work queued on `stream`, then
+ * takes the recorded error and clears it: *status is SUCCESS when there was
+ * none, else its status (INVALID_VALUE, or NOT_SUPPORTED for a valid weight
+ * this backend cannot pack) with the reason in qblas_last_error(handle).
+ * It synchronizes: never call it while a stream is capturing. The CPU
+ * backend checks everything before it returns: *status is always SUCCESS.
+ * Returns SUCCESS when the status was read; INVALID_VALUE (NULL handle or
+ * status, or `stream` is capturing: nothing read, the capture intact),
+ * EXECUTION_FAILED (the stream or the read failed, e.g. a kernel fault)
+ * otherwise. */
+qblas_status_t qblas_device_status(qblas_handle_t handle, void *stream, qblas_status_t *status);
 
 /* Name of the kernel the last successful operation on this handle ran. */
 qblas_status_t qblas_last_kernel(qblas_handle_t handle, char *buf, size_t buf_len);

@@ -27,7 +27,9 @@ qblas_status_t qblas_convert(int64_t n, qblas_dtype_t src_dtype, const void *src
  *                                 zeros != NULL: asymmetric, min/max, zeros[m] (out).
  *  q_dtype E4M3|E5M2|E4M3FNUZ, mode PER_ROW: scales[m] = amax/fp8_max (out).
  *  q_dtype fp8, mode BLOCK_1X128: scales[m][ceil(k/128)] (out).
- *  q_dtype I8 or fp8, mode PER_TENSOR: static: scales[0] is read, not written.
+ *  q_dtype I8 or fp8, mode PER_TENSOR: static: scales[0] is read, not written;
+ *                                 it must be finite and > 0 (on a GPU a device-side
+ *                                 check: qblas_device_status, docs/API.md).
  * q has leading dimension ldq >= k. */
 qblas_status_t qblas_quantize_act(qblas_handle_t handle, int64_t m, int64_t k,
                                   qblas_dtype_t x_dtype, const void *x, int64_t ldx,

@@ -324,3 +324,16 @@ qblas_status_t qblas_kv_append(qblas_handle_t h, const qblas_kv_cache_t *kv, int
     if (!h->ops->kv_append) return missing(h, "KV append");
     return finish(h, h->ops->kv_append(h, kv, &a, stream), NULL);
 }
+
+qblas_status_t qblas_device_status(qblas_handle_t h, void *stream, qblas_status_t *status)
+{
+    NEED_HANDLE(h);
+    h->last_error[0] = '\0';
+    if (!status) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "status is NULL");
+    /* *status is written only by a read that worked; a device error's
+     * reason stays in last_error although the read itself succeeded */
+    qblas_status_t dev = QBLAS_STATUS_SUCCESS;
+    const qblas_status_t st = h->ops->device_status ? h->ops->device_status(h, stream, &dev) : QBLAS_STATUS_SUCCESS;
+    if (!st) *status = dev;
+    return st;
+}

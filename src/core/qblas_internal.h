@@ -90,6 +90,12 @@ typedef struct qb_backend_ops {
                                 const qb_choice *c, void *ws, size_t ws_bytes, void *stream);
     qblas_status_t (*kv_append)(qblas_handle_t h, const qblas_kv_cache_t *kv, const qb_append_args *a,
                                 void *stream);
+    /* qblas_device_status: wait for stream, take and clear the first error
+     * the kernels recorded into *status (left SUCCESS when none), its reason
+     * recorded with qb_fail; the return value says whether the read worked.
+     * NULL: the backend checks everything on the host (the CPU), so there
+     * never is one. */
+    qblas_status_t (*device_status)(qblas_handle_t h, void *stream, qblas_status_t *status);
     /* Tuning files (src/core/tuning.c): the identity a file must match
      * (device, cc, SMs, driver, runtime; core fills the library version),
      * and the kernel names a row of key's (op, format, act, kv_dtype) may

@@ -89,6 +89,10 @@ static qblas_status_t cuda_init_state(qblas_handle_t h, qb_cuda_state *s)
     if (force && *force && !(s->forced = qb_cuda_cfg_find(s->arch, force)))
         return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "QBLAS_CUDA_KERNEL=%s names no kernel configuration of %s",
                        force, s->arch->name);
+    /* zeroed before any stream can run a kernel that records into it */
+    QB_CUDA_TRY(h, cudaMalloc((void **)&s->dev, sizeof *s->dev));
+    QB_CUDA_TRY(h, cudaMemset(s->dev, 0, sizeof *s->dev));
+    QB_CUDA_TRY(h, cudaDeviceSynchronize());
     if ((st = qb_cuda_w4a16_init(h)) || (st = qb_cuda_int8_init(h)) || (st = qb_cuda_fp8_init(h)) ||
         (st = qb_cuda_w4a8_init(h)) || (st = qb_cuda_sparse24_init(h)))
         return st;
@@ -102,6 +106,7 @@ static qblas_status_t cuda_init(qblas_handle_t h)
     h->backend_state = s;
     qblas_status_t st = cuda_init_state(h, s);
     if (st) {
+        cudaFree(s->dev);
         free(s);
         h->backend_state = NULL;
     }
@@ -110,6 +115,8 @@ static qblas_status_t cuda_init(qblas_handle_t h)
 
 static void cuda_fini(qblas_handle_t h)
 {
+    cudaFree(qb_cuda(h)->dev); /* waits for the handle's work; nothing to report from a destroy */
+    (void)cudaGetLastError();
     free(h->backend_state);
     h->backend_state = NULL;
 }
@@ -240,4 +247,5 @@ const qb_backend_ops qb_cuda_backend_ops = {
     .attention_query = qb_cuda_attention_query,
     .attention = qb_cuda_attention,
     .kv_append = qb_cuda_kv_append,
+    .device_status = qb_cuda_device_status,
 };

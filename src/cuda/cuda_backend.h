@@ -100,6 +100,7 @@ typedef struct qb_cuda_state {
     int smem_per_sm;
     const qb_cuda_arch *arch;
     const qb_cuda_cfg *forced; /* $QBLAS_CUDA_KERNEL at qblas_create (for its family only), or NULL */
+    qb_dev_block *dev;    /* device memory: the device-side checks' status and prepack scratch */
 } qb_cuda_state;
 
 static inline qb_cuda_state *qb_cuda(qblas_handle_t h) { return (qb_cuda_state *)h->backend_state; }
@@ -128,6 +129,13 @@ qb_choice qb_cuda_choice(const qb_cuda_cfg *c, int64_t splits);
 
 /* ---- activation quantization (cuda_quant_act.c) ---- */
 qblas_status_t qb_cuda_quantize_act(qblas_handle_t h, const qb_qact_args *a, void *stream);
+
+/* ---- device-side checks (cuda_device_status.c) ---- */
+qblas_status_t qb_cuda_device_status(qblas_handle_t h, void *stream, qblas_status_t *status);
+/* The handle's prepack verdict, reset to QB_DEV_PASS on s: a prepack's
+ * check kernels record into it, then qb_dev_publish, then its writing
+ * kernels are gated by it. */
+qblas_status_t qb_cuda_prepack_verdict(qblas_handle_t h, cudaStream_t s, unsigned long long **verdict);
 
 /* The handle's device is the current one (CUDA calls act on the current device). */
 qblas_status_t qb_cuda_on_device(qblas_handle_t h);

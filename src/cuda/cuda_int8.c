@@ -15,9 +15,10 @@
  *
  * Zero points: acc - zx[m] * colsum[n] needs the weight's column sums,
  * computed per call into the workspace (n int32) when X has zero points.
- * zx lives in device memory and is not range-checked here (that would cost
- * a synchronization per call): values outside -128..127 give unspecified Y,
- * never an out-of-bounds access.
+ * zx lives in device memory, so the colsum launch also checks it (a device
+ * check, docs/API.md) and leaves its verdict in the workspace after the
+ * sums; a zero point outside -128..127 makes the GEMM kernel write nothing
+ * and is reported by qblas_device_status.
  */
 #include "../core/tuning.h"
 #include "cuda_backend.h"
@@ -31,7 +32,7 @@
 
 typedef struct {
     const qb_cuda_cfg *cfg;
-    size_t ws_bytes; /* column sums (n int32, from a 256-byte boundary), or 0 */
+    size_t ws_bytes; /* column sums (n int32, from a 256-byte boundary), then the zero points' verdict; or 0 */
 } i8_plan;
 
 qblas_status_t qb_cuda_int8_init(qblas_handle_t h)
@@ -80,8 +81,8 @@ static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, const q
     qb_tuning_gemm_key(a, &key);
     const qb_cuda_need need = {QB_FAM_INT8, QB_DTYPE_ANY, -1, a->m, &key};
     if (!(p->cfg = qb_cuda_select(h, &need, fixed, &st))) return st;
-    /* column sums, used from the workspace's first 256-byte boundary */
-    p->ws_bytes = a->x->zeros ? ALIGN256((size_t)a->n * sizeof(int32_t)) + 255 : 0;
+    /* column sums and the verdict, used from the workspace's first 256-byte boundary */
+    p->ws_bytes = a->x->zeros ? ALIGN256((size_t)a->n * sizeof(int32_t)) + 256 + 255 : 0;
     return QBLAS_STATUS_SUCCESS;
 }
 
@@ -106,14 +107,17 @@ qblas_status_t qb_cuda_int8_gemm(qblas_handle_t h, const qb_gemm_args *a, const 
     qblas_status_t st = make_plan(h, a, c, &p);
     if (st || (st = qb_cuda_on_device(h))) return st;
     (void)ws_bytes; /* the core checked it against the query */
-    int32_t *colsum = x->zeros ? (int32_t *)(((uintptr_t)ws + 255) & ~(uintptr_t)255) : NULL;
+    uint8_t *base = x->zeros ? (uint8_t *)(((uintptr_t)ws + 255) & ~(uintptr_t)255) : NULL;
+    int32_t *colsum = (int32_t *)base;
+    unsigned long long *verdict = base ? (unsigned long long *)(base + ALIGN256((size_t)a->n * sizeof(int32_t))) : NULL;
     qb_int8_kparams kp = {
         .x = x->data, .ldx = x->ld, .w = w->data, .sx = x->scales, .sw = w->scales,
         .sx_per_row = x->scale_mode == QBLAS_SCALE_PER_ROW, .sw_per_row = w->scale_mode == QBLAS_SCALE_PER_ROW,
-        .zx = x->zeros, .colsum = colsum, .m = (int)a->m, .n = (int)a->n, .k = (int)a->k,
+        .zx = x->zeros, .colsum = colsum, .verdict = verdict, .m = (int)a->m, .n = (int)a->n, .k = (int)a->k,
         .y = a->y, .ldy = a->ldy, .y_dtype = (int)a->y_dtype, .bias = a->bias,
     };
-    if (colsum) QB_CUDA_TRY(h, qb_int8_colsum(kp.w, kp.n, kp.k, colsum, s));
+    if (colsum)
+        QB_CUDA_TRY(h, qb_int8_colsum(kp.w, kp.n, kp.k, colsum, kp.zx, kp.m, verdict, &qb_cuda(h)->dev->status, s));
     QB_CUDA_TRY(h, qb_int8_launch(p.cfg->bm, p.cfg->bn, p.cfg->stages, &kp, s));
     return QBLAS_STATUS_SUCCESS;
 }

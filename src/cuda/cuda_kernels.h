@@ -23,6 +23,52 @@
 extern "C" {
 #endif
 
+/* ---- device-side checks (dev_check.cu, dev_check.cuh; docs/API.md "Device-side checks") ----
+ * Values in device memory that a call depends on and the host cannot read
+ * without a synchronization (a static scale, zero points, what prepack
+ * reads) are checked by kernels. A failed check is a record: the check (it
+ * names the status and the message, cuda_device_status.c), a 48-bit index
+ * and an 8-bit detail, so that among several failures of one call the
+ * smallest record is the one the CPU backend reports. A call's own verdict
+ * (QB_DEV_PASS, or its smallest record) gates every kernel of the call that
+ * writes an output; the handle's status word keeps the first record since
+ * qblas_device_status last took it (0: none). */
+enum {
+    QB_DEV_QACT_SCALE = 1,  /* index: the static activation scale's f32 bits */
+    QB_DEV_I8_ZERO = 2,     /* index: m of an activation zero point outside -128..127 */
+    QB_DEV_W4A16_GIDX = 3,  /* index: k of a g_idx outside 0..G-1 */
+    QB_DEV_W4A16_ZERO = 4,  /* index: element of zeros [G][N]; detail: its value (> 15) */
+    QB_DEV_W4A16_GROUP = 5, /* index: a group not holding group_size columns (NOT_SUPPORTED) */
+    QB_DEV_W4A8 = 6,        /* index: g * N + n; detail: 1 s2 < 1, 2 z > 15, 3 a w8 outside int8 */
+    QB_DEV_SP24_META = 7    /* index: byte of meta; detail: nibble (0 low, 1 high) << 4 | the field */
+};
+#define QB_DEV_PASS (~0ull) /* a verdict without failure */
+#define QB_DEV_RECORD(check, index, detail)                                                          \
+    (((unsigned long long)(check) << 56) | (((unsigned long long)(index) & 0xFFFFFFFFFFFFull) << 8) | \
+     ((unsigned long long)(detail) & 0xFFu))
+
+/* The handle's device block (allocated and zeroed by qblas_create). The
+ * verdict and the counts belong to the running prepack: prepacks of one
+ * handle must not overlap on the device. */
+#define QB_DEV_COUNTS 65536 /* act-order groups counted per pass over g_idx */
+typedef struct qb_dev_block {
+    unsigned long long status;  /* the first record since the last qblas_device_status; 0: none */
+    unsigned long long taken;   /* where qblas_device_status moves it */
+    unsigned long long verdict; /* prepack's verdict */
+    int32_t counts[QB_DEV_COUNTS];
+} qb_dev_block;
+
+/* status -> taken, status = 0, atomically (a kernel of one thread). */
+cudaError_t qb_dev_take(qb_dev_block *b, cudaStream_t s);
+/* A failed *verdict becomes the status, unless one is recorded already. */
+cudaError_t qb_dev_publish(const unsigned long long *verdict, unsigned long long *status, cudaStream_t s);
+/* *verdict = the record of the first m < count whose zx[m] is outside
+ * -128..127 (recorded as the status too), or QB_DEV_PASS; one block. */
+cudaError_t qb_dev_check_i8_zeros(const int32_t *zx, long long count, unsigned long long *verdict,
+                                  unsigned long long *status, cudaStream_t s);
+/* dst = src (bytes) unless *verdict failed. */
+cudaError_t qb_dev_copy(void *dst, const void *src, size_t bytes, const unsigned long long *verdict, cudaStream_t s);
+
 #define QB_W4_THREADS 128 /* 4 warps */
 #define QB_W4_BN 256      /* n per block: N is padded to a multiple at prepack */
 #define QB_W4_WN 64       /* n per warp */
@@ -76,13 +122,25 @@ cudaError_t qb_w4a16_prepare_f16_f32dq(int smem_max);
 cudaError_t qb_w4a16_prepare_bf16(int smem_max);
 cudaError_t qb_w4a16_prepare_bf16_f32dq(int smem_max);
 
-/* Helpers (w4a16_aux.cu). */
+/* Helpers (w4a16_aux.cu). Prepack's checks record into its verdict (the
+ * device-side checks above); its writers write nothing once it failed
+ * (verdict NULL: nothing was checked). */
+/* The content checks of a canonical weight: zeros (or NULL) [groups][n]
+ * <= 15, and g_idx (or NULL) [k] inside 0..groups-1 with every group
+ * holding exactly gs columns (act-order on CUDA); counts: QB_DEV_COUNTS
+ * ints of scratch (the handle's). */
+cudaError_t qb_w4a16_check(const uint8_t *zeros, const int32_t *g_idx, int n, int k, int groups, int gs,
+                           unsigned long long *verdict, int32_t *counts, cudaStream_t s);
+/* perm[k] = the columns of group 0 in ascending k, then group 1, ... (a
+ * checked g_idx); cursor: groups ints of scratch (part of dst). gs <= 128. */
+cudaError_t qb_w4a16_act_order(const int32_t *g_idx, int k, int groups, int gs, int32_t *cursor, int32_t *perm,
+                               const unsigned long long *verdict, cudaStream_t s);
 /* Canonical u4 codes [n][ceil(k/2)] -> packed codes; perm (device, [k]) or NULL. */
 cudaError_t qb_w4a16_pack_codes(const uint8_t *src, int n, int k, const int32_t *perm, int np, int kt_total,
-                                uint32_t *dst, cudaStream_t s);
+                                uint32_t *dst, const unsigned long long *verdict, cudaStream_t s);
 /* [groups][n] elements of elem_bytes (1, 2 or 4) -> packed [groups][np] order; pad fills n..np-1. */
 cudaError_t qb_w4a16_pack_groups(const void *src, int groups, int n, int np, int elem_bytes, uint32_t pad,
-                                 void *dst, cudaStream_t s);
+                                 void *dst, const unsigned long long *verdict, cudaStream_t s);
 /* out[m][kk] = x[m][perm ? perm[kk] : kk] for kk < k (16-bit elements), rows of ldo elements. */
 cudaError_t qb_w4a16_gather_x(const void *x, long long ldx, const int32_t *perm, int m, int k, void *out, int ldo,
                               cudaStream_t s);
@@ -92,8 +150,9 @@ cudaError_t qb_w4a16_reduce(const qb_w4a16_kparams *p, cudaStream_t s);
 /* ---- activation quantization (quant_act.cu) ----
  * One call of qblas_quantize_act, as validated by the core and the host side
  * (cuda_quant_act.c). dtypes and mode are qblas_dtype_t / qblas_scale_mode_t
- * values. PER_TENSOR: tensor_scale is the static scale, already read from
- * scales[0] and checked (finite, > 0); the kernel writes q only. */
+ * values. PER_TENSOR: the kernel reads the static scale scales[0] itself
+ * and writes q only; a scale that is not finite and > 0 writes nothing and
+ * is recorded in *status (QB_DEV_QACT_SCALE). */
 typedef struct qb_qact_kparams {
     const void *x;        /* [m][ldx] of x_dtype: F32, F16 or BF16 */
     long long ldx;
@@ -103,7 +162,7 @@ typedef struct qb_qact_kparams {
     int x_dtype, q_dtype, mode;
     float *scales;        /* PER_ROW [m], BLOCK_1X128 [m][ceil(k/128)] (written) */
     int32_t *zeros;       /* PER_ROW int8 asymmetric [m] (written), or NULL */
-    float tensor_scale;
+    unsigned long long *status; /* the handle's device status (PER_TENSOR) */
     float qmax;           /* largest code magnitude: 127 (int8) or the fp8 maximum */
     qb_fp8_fmt fp8;       /* the fp8 format of q_dtype (unused for int8) */
 } qb_qact_kparams;
@@ -129,6 +188,7 @@ typedef struct qb_int8_kparams {
     int sx_per_row, sw_per_row;
     const int32_t *zx;      /* [m] activation zero points, or NULL */
     const int32_t *colsum;  /* [n] sum_k W[n][k], when zx */
+    const unsigned long long *verdict; /* when zx: the zero points' check (qb_int8_colsum); failed: write nothing */
     int m, n, k;
     void *y;                /* output, y_dtype, leading dimension ldy */
     long long ldy;
@@ -141,8 +201,11 @@ typedef struct qb_int8_kparams {
 cudaError_t qb_int8_launch(int bm, int bn, int stages, const qb_int8_kparams *p, cudaStream_t s);
 /* Allow up to smem_max bytes of dynamic shared memory for every INT8 kernel. */
 cudaError_t qb_int8_prepare(int smem_max);
-/* out[n] = sum_k w[n][k] (rows of k bytes, k % 16 == 0, 16-byte aligned). */
-cudaError_t qb_int8_colsum(const int8_t *w, int n, int k, int32_t *out, cudaStream_t s);
+/* out[n] = sum_k w[n][k] (rows of k bytes, k % 16 == 0, 16-byte aligned),
+ * and in the same launch the check of the m zero points zx: *verdict and
+ * *status as qb_dev_check_i8_zeros. */
+cudaError_t qb_int8_colsum(const int8_t *w, int n, int k, int32_t *out, const int32_t *zx, int m,
+                           unsigned long long *verdict, unsigned long long *status, cudaStream_t s);
 
 #ifdef __cplusplus
 }

@@ -3,11 +3,12 @@
  * validated every argument it can (src/core/validate.c); the kernels are in
  * quant_act.cu and produce the CPU oracle's results bit for bit.
  *
- * PER_TENSOR (static) scale: scales[0] lives in device memory. It is copied
- * to the host on the caller's stream (ordered after whatever produced it)
- * and the stream is synchronized once, so a scale that is not finite and
- * > 0 returns INVALID_VALUE with nothing written, as on the CPU. The
- * dynamic modes never synchronize.
+ * PER_TENSOR (static) scale: scales[0] lives in device memory, so the
+ * kernel reads it when it runs (after whatever produced it on the stream,
+ * and afresh at every replay of a captured graph) and checks it: one that
+ * is not finite and > 0 writes nothing and is reported by
+ * qblas_device_status (the CPU backend returns INVALID_VALUE). No mode
+ * synchronizes.
  */
 #include "../common/qblas_quant_math.h"
 #include "cuda_backend.h"
@@ -29,17 +30,6 @@ static const char *kernel_name(const qb_qact_args *a)
     return kernel_names[t][m];
 }
 
-/* The static scale, read on the stream (one synchronization) and checked. */
-static qblas_status_t static_scale(qblas_handle_t h, const float *scales, cudaStream_t s, float *out)
-{
-    QB_CUDA_TRY(h, cudaMemcpyAsync(out, scales, sizeof *out, cudaMemcpyDefault, s));
-    QB_CUDA_TRY(h, cudaStreamSynchronize(s));
-    if (!isfinite(*out) || !(*out > 0.0f))
-        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "static activation scale %g must be finite and > 0",
-                       (double)*out);
-    return QBLAS_STATUS_SUCCESS;
-}
-
 qblas_status_t qb_cuda_quantize_act(qblas_handle_t h, const qb_qact_args *a, void *stream)
 {
     cudaStream_t s = (cudaStream_t)stream;
@@ -49,11 +39,10 @@ qblas_status_t qb_cuda_quantize_act(qblas_handle_t h, const qb_qact_args *a, voi
     qb_qact_kparams p = {
         .x = a->x, .ldx = a->ldx, .q = a->q, .ldq = a->ldq, .m = a->m, .k = a->k,
         .x_dtype = (int)a->x_dtype, .q_dtype = (int)a->q_dtype, .mode = (int)a->mode,
-        .scales = a->scales, .zeros = a->zeros,
+        .scales = a->scales, .zeros = a->zeros, .status = &qb_cuda(h)->dev->status,
         .qmax = i8 ? QB_QACT_I8_QMAX : qb_fp8_max(a->q_dtype),
         .fp8 = qb_fp8_fmt_of(i8 ? QBLAS_DTYPE_E4M3 : a->q_dtype),
     };
-    if (a->mode == QBLAS_SCALE_PER_TENSOR && (st = static_scale(h, a->scales, s, &p.tensor_scale))) return st;
     QB_CUDA_TRY(h, qb_qact_launch(&p, qb_cuda(h)->sms, s));
     qb_set_kernel(h, kernel_name(a));
     return QBLAS_STATUS_SUCCESS;

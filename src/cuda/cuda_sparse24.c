@@ -18,10 +18,10 @@
  * packed.data points at the values, packed.meta and packed.scales into the
  * blob; the GEMM recomputes the offsets from n and k and checks them.
  *
- * Prepack is a one-time setup call: it checks every meta field on the
- * device and reads the verdict back synchronously (cudaMalloc of one int,
- * a stream synchronization) before it writes anything; a field with
- * i0 >= i1 gives INVALID_VALUE with dst untouched.
+ * Prepack checks every meta field on the device (a device check,
+ * docs/API.md): a field with i0 >= i1 makes its writing kernels write
+ * nothing to dst and is reported by qblas_device_status. It never
+ * synchronizes.
  *
  * Requirements (NOT_SUPPORTED from gemm_query and gemm, nothing written):
  * X's pointer and row pitch (ldx * element size) multiples of 16 bytes
@@ -33,9 +33,10 @@
  * format's dense definition would turn them into NaN): documented.
  *
  * Zero points: acc - zx[m] * colsum[n], colsum from the blob. zx lives in
- * device memory and is not range-checked here (that would cost a
- * synchronization per call): values outside -128..127 give unspecified Y,
- * never an out-of-bounds access; the CPU backend returns INVALID_VALUE.
+ * device memory: a one-block kernel checks it first and leaves its verdict
+ * in the workspace (256 bytes, i8 with zero points only); a zero point
+ * outside -128..127 makes the GEMM kernel write nothing and is reported by
+ * qblas_device_status.
  */
 #include <stdlib.h>
 
@@ -127,22 +128,6 @@ qblas_status_t qb_cuda_sparse24_prepack_size(qblas_handle_t h, const qblas_weigh
     return QBLAS_STATUS_SUCCESS;
 }
 
-/* Every meta field valid (i0 < i1)? A device check, read back synchronously. */
-static qblas_status_t check_meta(qblas_handle_t h, const qblas_weight_t *w, cudaStream_t s)
-{
-    int *bad = NULL, hbad = 0;
-    QB_CUDA_TRY(h, cudaMalloc((void **)&bad, sizeof(int)));
-    cudaError_t e = qb_sp24_check_meta(w->meta, (int)w->n, (int)w->k, bad, s);
-    if (e == cudaSuccess) e = cudaMemcpyAsync(&hbad, bad, sizeof(int), cudaMemcpyDeviceToHost, s);
-    if (e == cudaSuccess) e = cudaStreamSynchronize(s);
-    cudaFree(bad);
-    if (e != cudaSuccess) return qb_cuda_status(h, e, "the 2:4 meta check");
-    if (hbad)
-        return INVALID("2:4 weight: a meta field has i0 >= i1 (only 0x4 0x8 0xC 0x9 0xD 0xE are valid); nothing "
-                       "was written");
-    return QBLAS_STATUS_SUCCESS;
-}
-
 qblas_status_t qb_cuda_sparse24_prepack(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
                                         qblas_weight_t *packed, void *stream)
 {
@@ -154,16 +139,17 @@ qblas_status_t qb_cuda_sparse24_prepack(qblas_handle_t h, const qblas_weight_t *
         (st = qb_cuda_device_ptr(h, w->meta, "weight meta")) || (st = qb_cuda_device_ptr(h, w->scales, "weight scales")) ||
         (st = qb_cuda_device_ptr(h, dst, "prepack dst")))
         return st;
-    /* content check before the first write */
-    if ((st = check_meta(h, w, s))) return st;
+    /* the meta check, then the writers, each gated by its verdict */
+    unsigned long long *v;
+    if ((st = qb_cuda_prepack_verdict(h, s, &v))) return st;
+    QB_CUDA_TRY(h, qb_sp24_check_meta(w->meta, (int)w->n, (int)w->k, v, s));
+    QB_CUDA_TRY(h, qb_dev_publish(v, &qb_cuda(h)->dev->status, s));
     uint8_t *base = align256(dst);
     QB_CUDA_TRY(h, qb_sp24_pack(w->data, w->meta, g.es, (int)w->n, (int)w->k, (int)g.np, (int)g.kt, base + g.vals,
-                                base + g.meta, s));
-    if (g.nsw)
-        QB_CUDA_TRY(h, cudaMemcpyAsync(base + g.scales, w->scales, (size_t)g.nsw * sizeof(float),
-                                       cudaMemcpyDeviceToDevice, s));
+                                base + g.meta, v, s));
+    if (g.nsw) QB_CUDA_TRY(h, qb_dev_copy(base + g.scales, w->scales, (size_t)g.nsw * sizeof(float), v, s));
     if (w->dtype == QBLAS_DTYPE_I8)
-        QB_CUDA_TRY(h, qb_sp24_colsum(w->data, (int)w->n, (int)w->k, (int)g.np, (int32_t *)(base + g.colsum), s));
+        QB_CUDA_TRY(h, qb_sp24_colsum(w->data, (int)w->n, (int)w->k, (int)g.np, (int32_t *)(base + g.colsum), v, s));
     qblas_weight_t out = *w;
     out.layout = QBLAS_LAYOUT_CUDA_SPARSE24;
     out.data = base + g.vals;
@@ -178,6 +164,7 @@ qblas_status_t qb_cuda_sparse24_prepack(qblas_handle_t h, const qblas_weight_t *
 typedef struct {
     const qb_cuda_cfg *cfg;
     sp_geo g;
+    size_t ws_bytes; /* i8 with zero points: their verdict, from the first 256-byte boundary; else 0 */
 } sp_plan;
 
 static qblas_status_t check_packed(qblas_handle_t h, const qblas_weight_t *w, sp_geo *g)
@@ -219,6 +206,7 @@ static qblas_status_t make_plan(qblas_handle_t h, const qb_gemm_args *a, const q
     if (!(p->cfg = qb_cuda_select(h, &need, fixed, &st))) return st;
     if (qb_cdiv(a->m, p->cfg->bm) > 65535)
         return UNSUPPORTED("CUDA 2:4 sparse handles m <= %lld (m=%lld)", LL((int64_t)65535 * p->cfg->bm), LL(a->m));
+    p->ws_bytes = a->w->dtype == QBLAS_DTYPE_I8 && x->zeros ? 256 + 255 : 0;
     return QBLAS_STATUS_SUCCESS;
 }
 
@@ -228,7 +216,7 @@ qblas_status_t qb_cuda_sparse24_query(qblas_handle_t h, const qb_gemm_args *a, c
     sp_plan p = {0};
     qblas_status_t st = make_plan(h, a, fixed, &p);
     if (st) return st;
-    qb_kernel_info(info, 0, p.cfg->name);
+    qb_kernel_info(info, p.ws_bytes, p.cfg->name);
     *chosen = qb_cuda_choice(p.cfg, 1);
     return QBLAS_STATUS_SUCCESS;
 }
@@ -242,16 +230,18 @@ qblas_status_t qb_cuda_sparse24_gemm(qblas_handle_t h, const qb_gemm_args *a, co
     sp_plan p = {0};
     qblas_status_t st = make_plan(h, a, c, &p);
     if (st || (st = qb_cuda_on_device(h))) return st;
-    (void)ws, (void)ws_bytes; /* no workspace */
+    (void)ws_bytes; /* the core checked it against the query */
     const uint8_t *base = (const uint8_t *)w->data;
     const bool i8 = w->dtype == QBLAS_DTYPE_I8, scaled = p.g.nsw > 0; /* i8 and fp8 */
+    unsigned long long *verdict = p.ws_bytes ? (unsigned long long *)align256(ws) : NULL;
+    if (verdict) QB_CUDA_TRY(h, qb_dev_check_i8_zeros(x->zeros, a->m, verdict, &qb_cuda(h)->dev->status, s));
     qb_sp24_kparams kp = {
         .x = x->data, .ldx = x->ld, .vals = base + p.g.vals, .meta = base + p.g.meta, .kt = (int)p.g.kt,
         .m = (int)a->m, .n = (int)a->n, .k = (int)a->k,
         .sx = scaled ? x->scales : NULL, .sw = scaled ? (const float *)w->scales : NULL,
         .sx_per_row = x->scale_mode == QBLAS_SCALE_PER_ROW, .sw_per_row = w->scale_mode == QBLAS_SCALE_PER_ROW,
         .kb = (int)qb_cdiv(a->k, 128),
-        .zx = i8 ? x->zeros : NULL, .colsum = i8 ? (const int32_t *)(base + p.g.colsum) : NULL,
+        .zx = i8 ? x->zeros : NULL, .colsum = i8 ? (const int32_t *)(base + p.g.colsum) : NULL, .verdict = verdict,
         .y = a->y, .ldy = a->ldy, .y_dtype = (int)a->y_dtype, .bias = a->bias,
     };
     const int bx = p.cfg->bm, stg = p.cfg->stages, blk = p.cfg->variant, x5 = x->dtype == QBLAS_DTYPE_E5M2;

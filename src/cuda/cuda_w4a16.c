@@ -11,6 +11,12 @@
  *   GPTQ's g_idx does): prepack sorts k by group, so the GEMM sees plain
  *   contiguous groups, and stores the permutation; the GEMM gathers X's
  *   columns through it into the workspace first.
+ *
+ * Content (zeros <= 15, g_idx in range, whole groups) lives on the device
+ * and is checked there (device-side checks, docs/API.md): a failure makes
+ * every packing kernel write nothing and is reported by
+ * qblas_device_status. The permutation is computed on the device too, so
+ * prepack never synchronizes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,76 +108,6 @@ qblas_status_t qb_cuda_w4a16_prepack_size(qblas_handle_t h, const qblas_weight_t
     return QBLAS_STATUS_SUCCESS;
 }
 
-/* Copy `bytes` of device memory to a new host buffer (*out, caller frees). */
-static qblas_status_t fetch(qblas_handle_t h, const void *src, size_t bytes, cudaStream_t s, void **out)
-{
-    void *buf = malloc(bytes ? bytes : 1);
-    if (!buf) return qb_fail(h, QBLAS_STATUS_ALLOC_FAILED, "no host memory for %zu bytes of checks", bytes);
-    cudaError_t e = cudaMemcpyAsync(buf, src, bytes, cudaMemcpyDeviceToHost, s);
-    if (e == cudaSuccess) e = cudaStreamSynchronize(s);
-    if (e != cudaSuccess) {
-        free(buf);
-        return qb_cuda_status(h, e, "cudaMemcpyAsync(device to host) of the weight for its content checks");
-    }
-    *out = buf;
-    return QBLAS_STATUS_SUCCESS;
-}
-
-static qblas_status_t check_zeros(qblas_handle_t h, const qblas_weight_t *w, const w4_dims *d, cudaStream_t s)
-{
-    uint8_t *z = NULL;
-    size_t count = (size_t)d->groups * (size_t)w->n;
-    qblas_status_t st = fetch(h, w->zeros, count, s, (void **)&z);
-    if (st) return st;
-    for (size_t i = 0; i < count && !st; i++)
-        if (z[i] > 15)
-            st = INVALID("W4A16 zero %d (group %lld, row %lld) outside 0..15", z[i], LL(i / (size_t)w->n),
-                         LL(i % (size_t)w->n));
-    free(z);
-    return st;
-}
-
-/* g_idx -> perm: the columns of group 0 in ascending k, then group 1, ...
- * (a stable counting sort). Every group must hold exactly group_size. */
-static qblas_status_t sort_groups(qblas_handle_t h, const qblas_weight_t *w, const w4_dims *d, const int32_t *gi,
-                                  int32_t *perm)
-{
-    const int64_t G = d->groups, gs = w->group_size;
-    int64_t *next = calloc((size_t)G, sizeof *next);
-    if (!next) return qb_fail(h, QBLAS_STATUS_ALLOC_FAILED, "no host memory for %lld group counts", LL(G));
-    qblas_status_t st = QBLAS_STATUS_SUCCESS;
-    for (int64_t k = 0; k < w->k && !st; k++) {
-        if (gi[k] < 0 || gi[k] >= G)
-            st = INVALID("g_idx[%lld] = %d outside 0..%lld", LL(k), gi[k], LL(G - 1));
-        else
-            next[gi[k]]++;
-    }
-    for (int64_t g = 0; g < G && !st; g++)
-        if (next[g] != gs)
-            st = UNSUPPORTED("CUDA W4A16 act-order needs every group to hold group_size=%lld columns; group %lld "
-                             "holds %lld",
-                             LL(gs), LL(g), LL(next[g]));
-    for (int64_t g = 0; g < G; g++) next[g] = g * gs;
-    for (int64_t k = 0; k < w->k && !st; k++) perm[next[gi[k]]++] = (int32_t)k;
-    free(next);
-    return st;
-}
-
-static qblas_status_t act_order_perm(qblas_handle_t h, const qblas_weight_t *w, const w4_dims *d, cudaStream_t s,
-                                     int32_t **perm)
-{
-    int32_t *gi = NULL;
-    qblas_status_t st = fetch(h, w->g_idx, (size_t)w->k * sizeof(int32_t), s, (void **)&gi);
-    if (st) return st;
-    *perm = malloc((size_t)w->k * sizeof(int32_t));
-    if (!*perm)
-        st = qb_fail(h, QBLAS_STATUS_ALLOC_FAILED, "no host memory for the act-order permutation");
-    else if ((st = sort_groups(h, w, d, gi, *perm)))
-        free(*perm), *perm = NULL;
-    free(gi);
-    return st;
-}
-
 static qblas_status_t prepack_checks(qblas_handle_t h, const qblas_weight_t *w)
 {
     if (!w->scales) return INVALID("weight scales are NULL");
@@ -185,21 +121,26 @@ static qblas_status_t prepack_checks(qblas_handle_t h, const qblas_weight_t *w)
     return st;
 }
 
+/* The content checks (when there is content to check), then the writers,
+ * gated by their verdict. The permutation's cursors borrow the codes
+ * section, which pack_codes writes afterwards. */
 static qblas_status_t write_blob(qblas_handle_t h, const qblas_weight_t *w, const w4_dims *d, const w4_blob *b,
-                                 const int32_t *perm, uint8_t *base, cudaStream_t s)
+                                 uint8_t *base, cudaStream_t s)
 {
-    const int32_t *dperm = NULL;
-    if (perm) {
-        /* from pageable memory: returns once the source is staged, so the caller may free it */
-        QB_CUDA_TRY(h, cudaMemcpyAsync(base + b->perm, perm, (size_t)w->k * sizeof(int32_t), cudaMemcpyHostToDevice, s));
-        dperm = (const int32_t *)(base + b->perm);
+    qb_dev_block *dev = qb_cuda(h)->dev;
+    unsigned long long *v = NULL;
+    int32_t *perm = w->g_idx ? (int32_t *)(base + b->perm) : NULL;
+    const int n = (int)w->n, k = (int)w->k, groups = (int)d->groups;
+    if (w->zeros || w->g_idx) {
+        qblas_status_t st = qb_cuda_prepack_verdict(h, s, &v);
+        if (st) return st;
+        QB_CUDA_TRY(h, qb_w4a16_check(w->zeros, w->g_idx, n, k, groups, w->group_size, v, dev->counts, s));
+        QB_CUDA_TRY(h, qb_dev_publish(v, &dev->status, s));
     }
-    QB_CUDA_TRY(h, qb_w4a16_pack_codes(w->data, (int)w->n, (int)w->k, dperm, (int)d->np, (int)d->kt,
-                                       (uint32_t *)(base + b->codes), s));
-    QB_CUDA_TRY(h, qb_w4a16_pack_groups(w->scales, (int)d->groups, (int)w->n, (int)d->np, d->esz, 0,
-                                        base + b->scales, s));
-    if (w->zeros)
-        QB_CUDA_TRY(h, qb_w4a16_pack_groups(w->zeros, (int)d->groups, (int)w->n, (int)d->np, 1, 8, base + b->zeros, s));
+    if (perm) QB_CUDA_TRY(h, qb_w4a16_act_order(w->g_idx, k, groups, w->group_size, (int32_t *)(base + b->codes), perm, v, s));
+    QB_CUDA_TRY(h, qb_w4a16_pack_codes(w->data, n, k, perm, (int)d->np, (int)d->kt, (uint32_t *)(base + b->codes), v, s));
+    QB_CUDA_TRY(h, qb_w4a16_pack_groups(w->scales, groups, n, (int)d->np, d->esz, 0, base + b->scales, v, s));
+    if (w->zeros) QB_CUDA_TRY(h, qb_w4a16_pack_groups(w->zeros, groups, n, (int)d->np, 1, 8, base + b->zeros, v, s));
     return QBLAS_STATUS_SUCCESS;
 }
 
@@ -209,17 +150,11 @@ qblas_status_t qb_cuda_w4a16_prepack(qblas_handle_t h, const qblas_weight_t *w, 
     cudaStream_t s = (cudaStream_t)stream;
     w4_dims d = {0};
     w4_blob b = {0};
-    int32_t *perm = NULL;
     qblas_status_t st = dims_of(h, w, &d);
     if (st || (st = prepack_checks(h, w)) || (st = qb_cuda_device_ptr(h, dst, "prepack dst"))) return st;
     blob_layout(w, &d, &b);
-    /* content checks: all of them before the first write */
-    if (w->zeros && (st = check_zeros(h, w, &d, s))) return st;
-    if (w->g_idx && (st = act_order_perm(h, w, &d, s, &perm))) return st;
     uint8_t *base = align256(dst);
-    st = write_blob(h, w, &d, &b, perm, base, s);
-    free(perm);
-    if (st) return st;
+    if ((st = write_blob(h, w, &d, &b, base, s))) return st;
     qblas_weight_t out = *w;
     out.layout = QBLAS_LAYOUT_CUDA_W4A16;
     out.data = base + b.codes;

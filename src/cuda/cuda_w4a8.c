@@ -9,12 +9,12 @@
  * blob, so every N and every even K works.
  *
  * Content checks: the canonical weight lives on the device, so prepack runs
- * a check kernel and reads one 8-byte result back synchronously (prepack is
- * a one-time setup call; it also allocates and frees that 8-byte flag). A
- * failure answers INVALID_VALUE with the oracle's first failing (group,
- * row) and writes nothing to dst. The packed weight was checked, so the
- * GEMM reads it unchecked; a blob altered after prepack gives unspecified
- * Y but never an out-of-bounds access (every index comes from the shape).
+ * a check kernel (a device check, docs/API.md): a failure makes the packing
+ * kernels write nothing to dst and is reported by qblas_device_status with
+ * the oracle's first failing (group, row). Prepack never synchronizes. The
+ * packed weight was checked, so the GEMM reads it unchecked; a blob altered
+ * after prepack gives unspecified Y but never an out-of-bounds access
+ * (every index comes from the shape).
  *
  * GEMM requirements (NOT_SUPPORTED from gemm_query and gemm, before
  * anything is written): X's pointer and ldx multiples of 16 bytes (rows are
@@ -97,29 +97,6 @@ qblas_status_t qb_cuda_w4a8_prepack_size(qblas_handle_t h, const qblas_weight_t 
     return QBLAS_STATUS_SUCCESS;
 }
 
-/* The format's content checks on the device; INVALID_VALUE names the
- * oracle's first failing (group, row). */
-static qblas_status_t check_content(qblas_handle_t h, const qblas_weight_t *w, const w8_dims *d, cudaStream_t s)
-{
-    unsigned long long *flag = NULL, first = 0;
-    QB_CUDA_TRY(h, cudaMalloc((void **)&flag, sizeof *flag));
-    cudaError_t e = qb_w4a8_check(w->data, w->group_scales, w->zeros, (int)w->n, (int)w->k, d->g128, flag, s);
-    if (e == cudaSuccess) e = cudaMemcpyAsync(&first, flag, sizeof first, cudaMemcpyDeviceToHost, s);
-    if (e == cudaSuccess) e = cudaStreamSynchronize(s);
-    cudaError_t ef = cudaFree(flag);
-    if (e != cudaSuccess) return qb_cuda_status(h, e, "the W4A8 content check (kernel and read-back)");
-    if (ef != cudaSuccess) return qb_cuda_status(h, ef, "cudaFree(content check flag)");
-    if (first == ~0ull) return QBLAS_STATUS_SUCCESS;
-    const long long idx = (long long)(first >> 2), g = idx / w->n, row = idx % w->n;
-    switch ((int)(first & 3)) {
-    case 1: return INVALID("W4A8 group scale (group %lld, row %lld) < 1", g, row);
-    case 2:
-        return d->g128 ? INVALID("W4A8 zero (group %lld, row %lld) > 15", g, row)
-                       : INVALID("W4A8 zero (row %lld) > 15", row);
-    default: return INVALID("W4A8 group %lld row %lld: (code - z) * s2 leaves int8 for a code of the group", g, row);
-    }
-}
-
 qblas_status_t qb_cuda_w4a8_prepack(qblas_handle_t h, const qblas_weight_t *w, void *dst, size_t dst_bytes,
                                     qblas_weight_t *packed, void *stream)
 {
@@ -134,11 +111,15 @@ qblas_status_t qb_cuda_w4a8_prepack(qblas_handle_t h, const qblas_weight_t *w, v
         (st = qb_cuda_device_ptr(h, dst, "prepack dst")))
         return st;
     blob_layout(&d, &b);
-    if ((st = check_content(h, w, &d, s))) return st; /* before the first write */
+    /* the content checks, then the writers, gated by their verdict */
+    unsigned long long *v;
+    if ((st = qb_cuda_prepack_verdict(h, s, &v))) return st;
+    QB_CUDA_TRY(h, qb_w4a8_check(w->data, w->group_scales, w->zeros, (int)w->n, (int)w->k, d.g128, v, s));
+    QB_CUDA_TRY(h, qb_dev_publish(v, &qb_cuda(h)->dev->status, s));
     uint8_t *base = align256(dst);
     QB_CUDA_TRY(h, qb_w4a8_pack(w->data, w->group_scales, w->zeros, w->scales, (int)w->n, (int)w->k, d.g128,
                                 (int)d.np, (int)d.kt, (uint32_t *)(base + b.codes), (uint16_t *)(base + b.params),
-                                (float *)(base + b.s1), s));
+                                (float *)(base + b.s1), v, s));
     /* The descriptor keeps the canonical format fields (the core validates
      * them on every GEMM); its pointers now mean: data the packed codes,
      * zeros the lane parameters (s2 | z << 8), scales the f32 channel scales. */

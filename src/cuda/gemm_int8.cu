@@ -1,6 +1,8 @@
 /* gemm_int8.cu - the W8A8 INT8 GEMM kernels (int8_kernel.cuh) for the
  * configurations of QB_INT8_CONFIGS (kernel_configs.h: only these are
- * built), and the weight column sums that the zero-point correction needs. */
+ * built), and the weight column sums that the zero-point correction needs
+ * (with the zero points' check). */
+#include "dev_check.cuh"
 #include "int8_kernel.cuh"
 #include "kernel_configs.h"
 #include "qb_vendor.cuh"
@@ -8,11 +10,18 @@
 namespace {
 
 /* colsum[n] = sum_k W[n, k], exact int32 (|.| <= 128 * 65536): a warp per
- * row, 16 bytes per lane per step (k % 16 == 0, rows 16-byte aligned). */
+ * row, 16 bytes per lane per step (k % 16 == 0, rows 16-byte aligned). The
+ * last block checks the zero points instead (one launch less per call). */
 constexpr int CS_THREADS = 256, CS_WARPS = CS_THREADS / QB_WARP_SIZE;
 
-__global__ void __launch_bounds__(CS_THREADS) colsum_kernel(const int8_t *w, int n, int k, int32_t *out)
+__global__ void __launch_bounds__(CS_THREADS) colsum_kernel(const int8_t *w, int n, int k, int32_t *out,
+                                                            const int32_t *zx, int m, unsigned long long *verdict,
+                                                            unsigned long long *status)
 {
+    if (blockIdx.x == gridDim.x - 1) {
+        qb::check_i8_zeros_block<CS_THREADS>(zx, m, verdict, status);
+        return;
+    }
     const int lane = threadIdx.x % QB_WARP_SIZE;
     const int row = blockIdx.x * CS_WARPS + threadIdx.x / QB_WARP_SIZE;
     if (row >= n) return;
@@ -57,8 +66,10 @@ extern "C" cudaError_t qb_int8_prepare(int smem_max)
     return e;
 }
 
-extern "C" cudaError_t qb_int8_colsum(const int8_t *w, int n, int k, int32_t *out, cudaStream_t s)
+extern "C" cudaError_t qb_int8_colsum(const int8_t *w, int n, int k, int32_t *out, const int32_t *zx, int m,
+                                      unsigned long long *verdict, unsigned long long *status, cudaStream_t s)
 {
-    QB_LAUNCH((unsigned)((n + CS_WARPS - 1) / CS_WARPS), CS_THREADS, 0, s, colsum_kernel)(w, n, k, out);
+    QB_LAUNCH((unsigned)((n + CS_WARPS - 1) / CS_WARPS + 1), CS_THREADS, 0, s, colsum_kernel)(w, n, k, out, zx, m,
+                                                                                       verdict, status);
     return cudaGetLastError();
 }

@@ -38,6 +38,7 @@
 
 #include "cuda_kernels.h"
 #include "cuda_ptx.cuh" /* cp_async16, ldmatrix_x4, mma_s8, l2_evict_* */
+#include "dev_check.cuh"
 #include "qb_vendor.cuh"
 #include "w4a16_out.cuh"
 
@@ -191,6 +192,7 @@ __global__ void __launch_bounds__(QB_I8_THREADS) int8_mma_kernel(const qb_int8_k
 {
     using T = I8Tile<WM, WN, MT, NT>;
     static_assert(STAGES >= 2 && STAGES <= 8, "cp.async wait_group takes 0..6 here");
+    if (dev_failed(p.verdict)) return; /* a zero point outside int8: Y stays as it was */
     QB_DYNAMIC_SMEM(uint8_t, smem, 128);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int wm = warp / WN, wn = warp % WN;

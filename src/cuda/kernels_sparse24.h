@@ -45,6 +45,7 @@ typedef struct qb_sp24_kparams {
     /* i8 only */
     const int32_t *zx;      /* [m] activation zero points, or NULL */
     const int32_t *colsum;  /* [np] sum of each decompressed weight row (blob) */
+    const unsigned long long *verdict; /* when zx: qb_dev_check_i8_zeros's; failed: write nothing */
     void *y;                /* output, y_dtype, leading dimension ldy */
     long long ldy;
     int y_dtype;
@@ -69,16 +70,19 @@ cudaError_t qb_sp24_prepare_i8(int smem_max);
 cudaError_t qb_sp24_prepare_fp8_e4m3(int smem_max);
 cudaError_t qb_sp24_prepare_fp8_e5m2(int smem_max);
 
-/* ---- prepack (sp24_prepack.cu) ---- */
-/* *bad (device int, zeroed here first) becomes nonzero when a meta field of
- * the canonical meta [n][ceil(k/8)] has i0 >= i1. */
-cudaError_t qb_sp24_check_meta(const uint8_t *meta, int n, int k, int *bad, cudaStream_t s);
+/* ---- prepack (sp24_prepack.cu) ----
+ * The check records into the prepack's verdict (cuda_kernels.h, device-side
+ * checks); the writers write nothing once it failed. */
+/* The first meta field of the canonical meta [n][ceil(k/8)] with i0 >= i1
+ * (QB_DEV_SP24_META, atomicMin into *verdict). */
+cudaError_t qb_sp24_check_meta(const uint8_t *meta, int n, int k, unsigned long long *verdict, cudaStream_t s);
 /* Canonical values [n][k/2] (es = 2 or 1 bytes) and meta -> the blob's values
  * and metadata for np rows and kt stages (padding: zero values, field 0x4). */
 cudaError_t qb_sp24_pack(const void *vals, const uint8_t *meta, int es, int n, int k, int np, int kt, uint8_t *dvals,
-                         uint8_t *dmeta, cudaStream_t s);
+                         uint8_t *dmeta, const unsigned long long *verdict, cudaStream_t s);
 /* out[r] = sum of the kept i8 values of row r (= the decompressed row's sum), 0 for r in [n, np). */
-cudaError_t qb_sp24_colsum(const int8_t *vals, int n, int k, int np, int32_t *out, cudaStream_t s);
+cudaError_t qb_sp24_colsum(const int8_t *vals, int n, int k, int np, int32_t *out, const unsigned long long *verdict,
+                           cudaStream_t s);
 
 #ifdef __cplusplus
 }

@@ -58,16 +58,16 @@ cudaError_t qb_w4a8_prepare(int smem_max);
 cudaError_t qb_w4a8_reduce(const qb_w4a8_kparams *p, cudaStream_t s);
 
 /* ---- prepack (w4a8_prepack.cu) ---- */
-/* The format's content checks on the canonical weight (device arrays):
- * *first = (g * n + row) * 4 + reason of the first failing (group, row) in
- * the oracle's order (g outer), reason 1: s2 < 1, 2: z > 15, 3: a w8 outside
- * int8; or UINT64_MAX when all pass. first: device memory, set here. */
+/* The format's content checks on the canonical weight (device arrays): the
+ * first failing (group, row) in the oracle's order (g outer) goes into the
+ * prepack's *verdict (atomicMin of QB_DEV_RECORD(QB_DEV_W4A8, g * n + row,
+ * reason), reason 1: s2 < 1, 2: z > 15, 3: a w8 outside int8). */
 cudaError_t qb_w4a8_check(const uint8_t *codes, const int8_t *s2, const uint8_t *z, int n, int k, int g128,
-                          unsigned long long *first, cudaStream_t s);
-/* Canonical -> packed blob parts (np, kt_total as in qb_w4a8_kparams). */
+                          unsigned long long *verdict, cudaStream_t s);
+/* Canonical -> packed blob parts (np, kt_total as in qb_w4a8_kparams); nothing once *verdict failed. */
 cudaError_t qb_w4a8_pack(const uint8_t *codes, const int8_t *s2, const uint8_t *z, const uint16_t *s1_f16, int n,
                          int k, int g128, int np, int kt_total, uint32_t *codes_out, uint16_t *params_out,
-                         float *s1_out, cudaStream_t s);
+                         float *s1_out, const unsigned long long *verdict, cudaStream_t s);
 
 #ifdef __cplusplus
 }

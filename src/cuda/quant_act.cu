@@ -15,10 +15,13 @@
  *    second time for the codes.
  *  - block_kernel (BLOCK_1X128, fp8): a warp per 128-wide span, its values
  *    in registers, the amax reduced by shuffles alone.
- *  - tensor_kernel (PER_TENSOR, static scale): one thread per element.
+ *  - tensor_kernel (PER_TENSOR, static scale): one thread per element; every
+ *    thread reads and checks the scale itself, so an invalid one writes
+ *    nothing and needs no synchronization (docs/API.md, device-side checks).
  */
 #include "common/qblas_quant_math.h"
 #include "cuda_kernels.h"
+#include "dev_check.cuh"
 #include "qb_vendor.cuh"
 #include "qblas/qblas_types.h"
 
@@ -164,15 +167,22 @@ __global__ void __launch_bounds__(THREADS) block_kernel(const qb_qact_kparams p)
     }
 }
 
-/* PER_TENSOR: the static scale, validated by the host, for every element. */
+/* PER_TENSOR: the static scale scales[0] for every element; one that is
+ * not finite and > 0 writes nothing (block 0 records it). */
 template <class X, Q MODE>
 __global__ void __launch_bounds__(THREADS) tensor_kernel(const qb_qact_kparams p)
 {
+    const float s = p.scales[0];
+    if (!(isfinite(s) && s > 0.0f)) {
+        if (blockIdx.x == 0 && threadIdx.x == 0)
+            qb::dev_record(p.status, QB_DEV_RECORD(QB_DEV_QACT_SCALE, __float_as_uint(s), 0));
+        return;
+    }
     const long long n = p.m * p.k, stride = (long long)gridDim.x * THREADS;
     for (long long e = (long long)blockIdx.x * THREADS + threadIdx.x; e < n; e += stride) {
         const long long r = e / p.k, i = e % p.k;
         const typename X::T *xr = static_cast<const typename X::T *>(p.x) + r * p.ldx;
-        put<MODE>(static_cast<uint8_t *>(p.q) + r * p.ldq, i, X::load(xr, i), p.tensor_scale, 0, p.fp8);
+        put<MODE>(static_cast<uint8_t *>(p.q) + r * p.ldq, i, X::load(xr, i), s, 0, p.fp8);
     }
 }
 

@@ -1,6 +1,8 @@
 /* sp24_prepack.cu - the 2:4 prepack kernels: the meta check, the reorder of
  * canonical values + meta into the blob the GEMM reads (the layout is in
- * sp24_kernel.cuh's comment), and the i8 row sums for zero points. */
+ * sp24_kernel.cuh's comment), and the i8 row sums for zero points. The
+ * writers pass the check's verdict first (dev_check.cuh). */
+#include "dev_check.cuh"
 #include "kernels_sparse24.h"
 #include "qb_vendor.cuh"
 
@@ -15,22 +17,28 @@ __device__ __forceinline__ int field_at(const uint8_t *meta, int mrow, int n, in
     return (meta[(long long)row * mrow + (grp >> 1)] >> ((grp & 1) * 4)) & 15;
 }
 
-__global__ void __launch_bounds__(PK_THREADS) check_kernel(const uint8_t *meta, int n, int k, int *bad)
+__global__ void __launch_bounds__(PK_THREADS) check_kernel(const uint8_t *meta, int n, int k,
+                                                           unsigned long long *verdict)
 {
     const int kg = k / 4, mrow = (k + 7) / 8;
     const long long total = (long long)n * kg;
     for (long long i = blockIdx.x * (long long)PK_THREADS + threadIdx.x; i < total;
          i += (long long)gridDim.x * PK_THREADS) {
-        const int f = field_at(meta, mrow, n, kg, (int)(i / kg), (int)(i % kg));
-        if ((f & 3) >= (f >> 2)) atomicOr(bad, 1); /* the six valid fields have i0 < i1 */
+        const int row = (int)(i / kg), grp = (int)(i % kg);
+        const int f = field_at(meta, mrow, n, kg, row, grp);
+        if ((f & 3) >= (f >> 2)) /* the six valid fields have i0 < i1 */
+            atomicMin(verdict, QB_DEV_RECORD(QB_DEV_SP24_META, (long long)row * mrow + (grp >> 1),
+                                             (grp & 1) << 4 | f));
     }
 }
 
 /* One thread per (m16 tile, mma k step, lane): its 16 value bytes and its
  * metadata word (f16: lanes 0..15 write the 16 words; i8: all 32). */
 __global__ void __launch_bounds__(PK_THREADS) pack_kernel(const uint8_t *vals, const uint8_t *meta, int es, int n,
-                                                          int k, int np, int kt, uint8_t *dvals, uint8_t *dmeta)
+                                                          int k, int np, int kt, uint8_t *dvals, uint8_t *dmeta,
+                                                          const unsigned long long *verdict)
 {
+    if (qb::dev_failed(verdict)) return;
     const int kg = k / 4, mrow = (k + 7) / 8, rowb = k / 2 * es; /* value bytes per canonical row */
     const int steps = kt * 2, kmma = es == 2 ? 32 : 64, meta_tile = QB_SP24_META_TILE(es);
     const long long total = (long long)(np / 16) * steps * 32;
@@ -74,8 +82,10 @@ __global__ void __launch_bounds__(PK_THREADS) pack_kernel(const uint8_t *vals, c
 }
 
 /* A warp per row: the sum of its k/2 kept values (all others are zero). */
-__global__ void __launch_bounds__(PK_THREADS) colsum_kernel(const int8_t *vals, int n, int k, int np, int32_t *out)
+__global__ void __launch_bounds__(PK_THREADS) colsum_kernel(const int8_t *vals, int n, int k, int np, int32_t *out,
+                                                            const unsigned long long *verdict)
 {
+    if (qb::dev_failed(verdict)) return;
     const int lane = threadIdx.x % QB_WARP_SIZE;
     const int row = blockIdx.x * (PK_THREADS / QB_WARP_SIZE) + threadIdx.x / QB_WARP_SIZE;
     if (row >= np) return;
@@ -95,25 +105,25 @@ unsigned grid_for(long long total)
 
 } // namespace
 
-extern "C" cudaError_t qb_sp24_check_meta(const uint8_t *meta, int n, int k, int *bad, cudaStream_t s)
+extern "C" cudaError_t qb_sp24_check_meta(const uint8_t *meta, int n, int k, unsigned long long *verdict,
+                                          cudaStream_t s)
 {
-    cudaError_t e = cudaMemsetAsync(bad, 0, sizeof(int), s);
-    if (e != cudaSuccess) return e;
-    QB_LAUNCH(grid_for((long long)n * (k / 4)), PK_THREADS, 0, s, check_kernel)(meta, n, k, bad);
+    QB_LAUNCH(grid_for((long long)n * (k / 4)), PK_THREADS, 0, s, check_kernel)(meta, n, k, verdict);
     return cudaGetLastError();
 }
 
 extern "C" cudaError_t qb_sp24_pack(const void *vals, const uint8_t *meta, int es, int n, int k, int np, int kt,
-                                    uint8_t *dvals, uint8_t *dmeta, cudaStream_t s)
+                                    uint8_t *dvals, uint8_t *dmeta, const unsigned long long *verdict, cudaStream_t s)
 {
     QB_LAUNCH(grid_for((long long)(np / 16) * kt * 2 * 32), PK_THREADS, 0, s, pack_kernel)(
-        static_cast<const uint8_t *>(vals), meta, es, n, k, np, kt, dvals, dmeta);
+        static_cast<const uint8_t *>(vals), meta, es, n, k, np, kt, dvals, dmeta, verdict);
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t qb_sp24_colsum(const int8_t *vals, int n, int k, int np, int32_t *out, cudaStream_t s)
+extern "C" cudaError_t qb_sp24_colsum(const int8_t *vals, int n, int k, int np, int32_t *out,
+                                     const unsigned long long *verdict, cudaStream_t s)
 {
     constexpr int rows = PK_THREADS / QB_WARP_SIZE;
-    QB_LAUNCH((unsigned)((np + rows - 1) / rows), PK_THREADS, 0, s, colsum_kernel)(vals, n, k, np, out);
+    QB_LAUNCH((unsigned)((np + rows - 1) / rows), PK_THREADS, 0, s, colsum_kernel)(vals, n, k, np, out, verdict);
     return cudaGetLastError();
 }

@@ -1,10 +1,12 @@
 /* w4a8_prepack.cu - the W4A8 prepack on the device: the format's content
  * checks (one thread per (group, row), first failure by atomicMin in the
- * oracle's order) and the canonical -> packed rewrite (docs/FORMATS.md,
- * "CUDA W4A8 packed layout"). Setup-time kernels: simple, one output
+ * oracle's order, into the prepack's verdict) and the canonical -> packed
+ * rewrite (docs/FORMATS.md, "CUDA W4A8 packed layout"), which writes
+ * nothing once the verdict failed. Setup-time kernels: simple, one output
  * element per thread, grid-stride loops over 64-bit index spaces. */
 #include <cuda_fp16.h>
 
+#include "dev_check.cuh"
 #include "kernels_w4a8.h"
 #include "qb_vendor.cuh"
 
@@ -26,7 +28,7 @@ __device__ __forceinline__ uint32_t code_at(const uint8_t *codes, int k, int n, 
 
 /* Reasons in the oracle's order per (group, row): 1 s2 < 1, 2 z > 15, 3 a w8 outside int8. */
 __global__ void __launch_bounds__(THREADS) check_kernel(const uint8_t *codes, const int8_t *s2, const uint8_t *z, int n,
-                                                        int k, int g128, unsigned long long *first)
+                                                        int k, int g128, unsigned long long *verdict)
 {
     const long long total = g128 ? (long long)(k / 128) * n : n;
     for (long long i = blockIdx.x * (long long)THREADS + threadIdx.x; i < total; i += (long long)gridDim.x * THREADS) {
@@ -47,7 +49,7 @@ __global__ void __launch_bounds__(THREADS) check_kernel(const uint8_t *codes, co
             }
             if ((cmin - zz) * sc < -128 || (cmax - zz) * sc > 127) reason = 3;
         }
-        if (reason) atomicMin(first, (unsigned long long)i * 4 + (unsigned long long)reason);
+        if (reason) atomicMin(verdict, QB_DEV_RECORD(QB_DEV_W4A8, i, reason));
     }
 }
 
@@ -57,8 +59,10 @@ __global__ void __launch_bounds__(THREADS) check_kernel(const uint8_t *codes, co
  * k = kt*64 + ks*32 + 4*(lane%4) + i (bits 0-3, fragment b0) and k + 16
  * (bits 4-7, fragment b1). Past N or K: code 0 (X is zero there). */
 __global__ void __launch_bounds__(THREADS) pack_codes_kernel(const uint8_t *codes, int n, int k, int kt_total,
-                                                             long long words, uint32_t *out)
+                                                             long long words, uint32_t *out,
+                                                             const unsigned long long *verdict)
 {
+    if (qb::dev_failed(verdict)) return;
     for (long long w = blockIdx.x * (long long)THREADS + threadIdx.x; w < words; w += (long long)gridDim.x * THREADS) {
         const long long tile = w >> 10;
         const int within = (int)(w & 1023), u = within >> 7, lane = (within >> 2) & 31, q = within & 3;
@@ -81,8 +85,9 @@ __global__ void __launch_bounds__(THREADS) pack_codes_kernel(const uint8_t *code
  * s1 as f32 (exact), padding 0. */
 __global__ void __launch_bounds__(THREADS) pack_params_kernel(const int8_t *s2, const uint8_t *z, const uint16_t *s1,
                                                               int n, int groups, int g128, int np, uint16_t *params,
-                                                              float *s1_out)
+                                                              float *s1_out, const unsigned long long *verdict)
 {
+    if (qb::dev_failed(verdict)) return;
     const long long total = (long long)groups * np;
     for (long long i = blockIdx.x * (long long)THREADS + threadIdx.x; i < total; i += (long long)gridDim.x * THREADS) {
         const int col = (int)(i % np), g = (int)(i / np);
@@ -99,25 +104,24 @@ __global__ void __launch_bounds__(THREADS) pack_params_kernel(const int8_t *s2, 
 } // namespace
 
 extern "C" cudaError_t qb_w4a8_check(const uint8_t *codes, const int8_t *s2, const uint8_t *z, int n, int k, int g128,
-                                     unsigned long long *first, cudaStream_t s)
+                                     unsigned long long *verdict, cudaStream_t s)
 {
-    cudaError_t e = cudaMemsetAsync(first, 0xFF, sizeof *first, s);
-    if (e != cudaSuccess) return e;
     const long long total = g128 ? (long long)(k / 128) * n : n;
-    QB_LAUNCH(blocks_for(total), THREADS, 0, s, check_kernel)(codes, s2, z, n, k, g128, first);
+    QB_LAUNCH(blocks_for(total), THREADS, 0, s, check_kernel)(codes, s2, z, n, k, g128, verdict);
     return cudaGetLastError();
 }
 
 extern "C" cudaError_t qb_w4a8_pack(const uint8_t *codes, const int8_t *s2, const uint8_t *z, const uint16_t *s1_f16,
                                     int n, int k, int g128, int np, int kt_total, uint32_t *codes_out,
-                                    uint16_t *params_out, float *s1_out, cudaStream_t s)
+                                    uint16_t *params_out, float *s1_out, const unsigned long long *verdict,
+                                    cudaStream_t s)
 {
     const long long words = (long long)np * kt_total * 64 / 8;
-    QB_LAUNCH(blocks_for(words), THREADS, 0, s, pack_codes_kernel)(codes, n, k, kt_total, words, codes_out);
+    QB_LAUNCH(blocks_for(words), THREADS, 0, s, pack_codes_kernel)(codes, n, k, kt_total, words, codes_out, verdict);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) return e;
     const int groups = g128 ? k / 128 : 1;
     QB_LAUNCH(blocks_for((long long)groups * np), THREADS, 0, s, pack_params_kernel)(s2, z, s1_f16, n, groups, g128, np,
-                                                                             params_out, s1_out);
+                                                                             params_out, s1_out, verdict);
     return cudaGetLastError();
 }

@@ -17,10 +17,11 @@
  * would be sticky; here the next call starts clean, so one failing case
  * does not take the rest of a test program with it).
  *
- * Stream capture (global mode) records the captured stream's work into a
- * graph instead of running it; the calls the real runtime refuses during
- * capture (synchronization, allocation, synchronous copies, work on the
- * legacy stream) are refused with its error codes and invalidate the capture.
+ * Stream capture records the captured stream's work into a graph instead
+ * of running it; the calls the real runtime refuses during capture
+ * (synchronization, allocation, synchronous copies, work on the legacy
+ * stream; "Capture rules" below) are refused with its error codes and
+ * invalidate the capture.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@
 struct CUstream_st {
     unsigned flags = 0;
     bool capturing = false, invalidated = false;
+    bool relaxed = false; /* captures in cudaStreamCaptureModeRelaxed */
     CUgraph_st *graph = nullptr;
 };
 struct CUevent_st {
@@ -68,7 +70,6 @@ struct State {
     size_t allocated = 0;
     std::map<const void *, Kernel> kernels;
     cudaError_t async_error = cudaSuccess;
-    bool capture_global = false; /* some stream captures in global mode */
     int current_device = 0;
 };
 
@@ -162,22 +163,45 @@ cudaError_t drain()
 
 bool is_default(cudaStream_t s) { return s == nullptr || s == cudaStreamLegacy || s == cudaStreamPerThread; }
 
-/* Capture rules (global mode): a call that would synchronize, or touch the
- * legacy stream, while a capture is active fails and invalidates it. */
+/* Capture rules, as the CUDA runtime documents them
+ * (cudaThreadExchangeStreamCaptureMode, cudaStreamBeginCapture; the codes
+ * from cudaError's list: 900 cudaErrorStreamCaptureUnsupported, 901
+ * cudaErrorStreamCaptureInvalidated, 906 cudaErrorStreamCaptureImplicit):
+ *  - a "potentially unsafe" call (allocation, free, synchronization, a
+ *    synchronous copy) while a capture of mode global or thread-local is
+ *    active fails with 900 and invalidates it (EndCapture then answers
+ *    901). The simulator's host is one thread, so thread-local acts as
+ *    global; relaxed captures allow these calls (the documented case:
+ *    cudaMalloc).
+ *  - whatever the mode, work on the legacy stream while a blocking stream
+ *    captures (the implicit synchronization between them) fails with 906,
+ *    and synchronizing or querying the capturing stream itself fails with
+ *    900; both invalidate the capture. */
 struct CaptureSet {
     std::vector<CUstream_st *> streams;
 };
 CaptureSet g_capturing;
 
-void invalidate_captures()
+bool strict_capture()
 {
-    for (CUstream_st *s : g_capturing.streams) s->invalidated = true;
+    for (CUstream_st *s : g_capturing.streams)
+        if (!s->relaxed) return true;
+    return false;
 }
 cudaError_t capture_guard(cudaError_t e)
 {
-    if (!st().capture_global) return cudaSuccess;
-    invalidate_captures();
+    if (!strict_capture()) return cudaSuccess;
+    for (CUstream_st *s : g_capturing.streams)
+        if (!s->relaxed) s->invalidated = true;
     return e;
+}
+/* Work on (or a wait for) the legacy stream. */
+cudaError_t legacy_guard()
+{
+    bool hit = false;
+    for (CUstream_st *s : g_capturing.streams)
+        if (!(s->flags & cudaStreamNonBlocking)) s->invalidated = hit = true;
+    return hit ? cudaErrorStreamCaptureImplicit : cudaSuccess;
 }
 
 } // namespace
@@ -301,10 +325,8 @@ cudaError_t enqueue(Op &&op)
         s->graph->g.ops.push_back(std::move(op));
         return cudaSuccess;
     }
-    if (!s && st().capture_global) {
-        invalidate_captures();
-        return cudaErrorStreamCaptureImplicit;
-    }
+    if (!s)
+        if (cudaError_t e = legacy_guard()) return e;
     g_queue.push_back(std::move(op));
     return cudaSuccess;
 }
@@ -613,7 +635,8 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind
 {
     bool dd = false, sd = false;
     if (cudaError_t e = check_copy(dst, src, n, kind, &dd, &sd)) return ret(e);
-    if (cudaError_t e = capture_guard(cudaErrorStreamCaptureImplicit)) return ret(e);
+    if (cudaError_t e = legacy_guard()) return ret(e);
+    if (cudaError_t e = capture_guard(cudaErrorStreamCaptureUnsupported)) return ret(e);
     const cudaError_t e = drain(); /* synchronous: after all earlier work */
     if (e != cudaSuccess) return ret(e);
     if (n) memmove(dst, src, n);
@@ -691,7 +714,8 @@ cudaError_t cudaStreamSynchronize(cudaStream_t s)
         return ret(cudaErrorStreamCaptureUnsupported);
     }
     if (is_default(s))
-        if (cudaError_t e = capture_guard(cudaErrorStreamCaptureImplicit)) return ret(e);
+        if (cudaError_t e = legacy_guard()) return ret(e);
+    if (cudaError_t e = capture_guard(cudaErrorStreamCaptureUnsupported)) return ret(e);
     return ret(drain());
 }
 cudaError_t cudaStreamQuery(cudaStream_t s)
@@ -756,10 +780,9 @@ cudaError_t cudaStreamBeginCapture(cudaStream_t s, enum cudaStreamCaptureMode mo
 {
     if (is_default(s)) return ret(cudaErrorStreamCaptureUnsupported); /* the legacy stream cannot be captured */
     if (s->capturing) return ret(cudaErrorIllegalState);
-    s->capturing = true, s->invalidated = false;
+    s->capturing = true, s->invalidated = false, s->relaxed = mode == cudaStreamCaptureModeRelaxed;
     s->graph = new CUgraph_st;
     g_capturing.streams.push_back(s);
-    if (mode == cudaStreamCaptureModeGlobal) st().capture_global = true;
     return cudaSuccess;
 }
 cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g)
@@ -769,7 +792,6 @@ cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g)
     s->capturing = false;
     auto &v = g_capturing.streams;
     v.erase(std::remove(v.begin(), v.end(), s), v.end());
-    st().capture_global = !v.empty();
     if (s->invalidated) {
         delete s->graph;
         s->graph = nullptr;
@@ -783,6 +805,10 @@ cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g)
 cudaError_t cudaStreamIsCapturing(cudaStream_t s, enum cudaStreamCaptureStatus *status)
 {
     if (!status) return ret(cudaErrorInvalidValue);
+    /* the legacy stream while a blocking stream captures: 906, the capture not invalidated */
+    if (is_default(s))
+        for (CUstream_st *c : g_capturing.streams)
+            if (!(c->flags & cudaStreamNonBlocking)) return ret(cudaErrorStreamCaptureImplicit);
     *status = is_default(s) || !s->capturing ? cudaStreamCaptureStatusNone
               : s->invalidated             ? cudaStreamCaptureStatusInvalidated
                                            : cudaStreamCaptureStatusActive;

@@ -240,6 +240,122 @@ bool attention_plan_for(qblas_handle_t gh, const qblas_kv_cache_t *kv, const qbl
     return true;
 }
 
+/* ---------------------------------------------------------------- capture, device status */
+static void poison(const dev_out *outs, int n)
+{
+    for (int i = 0; i < n; i++) CUDA_OK(cudaMemset(outs[i].p, 0xFF, outs[i].bytes));
+    CUDA_OK(cudaDeviceSynchronize());
+}
+
+static void expect_outs(const dev_out *outs, int n, uint8_t *const *ref, const char *when)
+{
+    for (int i = 0; i < n; i++) {
+        uint8_t *h = xmalloc(outs[i].bytes);
+        CUDA_OK(cudaMemcpy(h, outs[i].p, outs[i].bytes, cudaMemcpyDeviceToHost));
+        size_t j = 0;
+        if (ref) /* the first differing byte, if any */
+            while (j < outs[i].bytes && h[j] == ref[i][j]) j++;
+        if (ref && j < outs[i].bytes)
+            expect(false, "%s: output %d byte %zu is %02x, the uncaptured call wrote %02x", when, i, j, h[j], ref[i][j]);
+        if (!ref) expect(all_ff(h, outs[i].bytes), "%s: output %d was written", when, i);
+        free(h);
+    }
+}
+
+void expect_captured(qblas_handle_t gh, issue_fn fn, void *ctx, const dev_out *outs, int n)
+{
+    cudaStream_t s;
+    CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    uint8_t *ref[8];
+    if (n > 8) fatal("expect_captured: %d outputs", n);
+    poison(outs, n);
+    qblas_status_t st = fn(ctx, s);
+    expect(st == QBLAS_STATUS_SUCCESS, "uncaptured call: %s (%s)", qblas_status_string(st), qblas_last_error(gh));
+    CUDA_OK(cudaStreamSynchronize(s));
+    for (int i = 0; i < n; i++) {
+        ref[i] = xmalloc(outs[i].bytes);
+        CUDA_OK(cudaMemcpy(ref[i], outs[i].p, outs[i].bytes, cudaMemcpyDeviceToHost));
+    }
+    poison(outs, n);
+
+    cudaGraph_t g = NULL;
+    cudaGraphExec_t ge = NULL;
+    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+    st = fn(ctx, s);
+    expect(st == QBLAS_STATUS_SUCCESS, "captured call: %s (%s)", qblas_status_string(st), qblas_last_error(gh));
+    const cudaError_t e = cudaStreamEndCapture(s, &g);
+    expect(e == cudaSuccess, "cudaStreamEndCapture: %s (the call broke the capture)", cudaGetErrorString(e));
+    (void)cudaGetLastError();
+    expect_outs(outs, n, NULL, "during capture");
+    if (e == cudaSuccess && g) {
+        CUDA_OK(cudaGraphInstantiate(&ge, g, 0));
+        for (int r = 0; r < 2; r++) { /* a graph is made to be replayed; the outputs keep the last launch's */
+            if (r) poison(outs, n);
+            CUDA_OK(cudaGraphLaunch(ge, s));
+            CUDA_OK(cudaStreamSynchronize(s));
+            expect_outs(outs, n, ref, r ? "second graph launch" : "graph launch");
+        }
+        CUDA_OK(cudaGraphExecDestroy(ge));
+        CUDA_OK(cudaGraphDestroy(g));
+    }
+    expect_device_status(gh, QBLAS_STATUS_SUCCESS, NULL);
+    for (int i = 0; i < n; i++) free(ref[i]);
+    CUDA_OK(cudaStreamDestroy(s));
+}
+
+void expect_device_status(qblas_handle_t gh, qblas_status_t want, const char *needle)
+{
+    qblas_status_t dev = QBLAS_STATUS_INTERNAL_ERROR;
+    qblas_status_t st = qblas_device_status(gh, NULL, &dev);
+    expect(st == QBLAS_STATUS_SUCCESS, "qblas_device_status: %s (%s)", qblas_status_string(st), qblas_last_error(gh));
+    expect(dev == want, "device status %s (%s), want %s", qblas_status_string(dev), qblas_last_error(gh),
+           qblas_status_string(want));
+    if (want != QBLAS_STATUS_SUCCESS && needle)
+        expect(strstr(qblas_last_error(gh), needle) != NULL, "device error '%s' does not say '%s'",
+               qblas_last_error(gh), needle);
+    st = qblas_device_status(gh, NULL, &dev);
+    expect(st == QBLAS_STATUS_SUCCESS && dev == QBLAS_STATUS_SUCCESS, "a second qblas_device_status: %s / %s",
+           qblas_status_string(st), qblas_status_string(dev));
+}
+
+/* The zero-point device check of an i8 GEMM (INT8, 2:4): rows 3 and 4 get
+ * bad values, row 3 named; a second failing call before the read does not
+ * replace the first error; valid values then write Y. */
+void expect_zero_point_checks(qblas_handle_t gh, int64_t n, int64_t k, const qblas_act_t *x, const qblas_weight_t *w)
+{
+    const int64_t m = 5;
+    const size_t ybytes = (size_t)(m * n) * 2;
+    int32_t zh[5] = {0, 127, -128, 3, 0};
+    static const int32_t bad[4] = {128, -129, INT32_MAX, INT32_MIN};
+    uint8_t *y = dpoisoned(ybytes);
+    qblas_kernel_info_t info;
+    qblas_status_t st = qblas_gemm_query(gh, m, n, k, x, w, QBLAS_DTYPE_F16, &info);
+    expect(st == QBLAS_STATUS_SUCCESS, "gemm_query: %s (%s)", qblas_status_string(st), qblas_last_error(gh));
+    expect(st || info.workspace_bytes > 0, "zero points need a workspace (their verdict)");
+    void *ws = st ? NULL : dalloc(info.workspace_bytes), *zd = (void *)x->zeros; /* the caller's device buffer */
+#define ZP_GEMM() qblas_gemm(gh, m, n, k, x, w, NULL, QBLAS_DTYPE_F16, y, n, ws, info.workspace_bytes, NULL)
+    for (int b = 0; b < 4 && !st; b++) {
+        zh[3] = bad[b], zh[4] = bad[(b + 1) % 4]; /* the first bad row is 3 */
+        CUDA_OK(cudaMemcpy(zd, zh, sizeof zh, cudaMemcpyHostToDevice));
+        EXPECT_STATUS(ZP_GEMM(), QBLAS_STATUS_SUCCESS);
+        if (b == 1) { /* a second failing call before the read: the first error is the one reported */
+            zh[3] = 0, zh[1] = -200;
+            CUDA_OK(cudaMemcpy(zd, zh, sizeof zh, cudaMemcpyHostToDevice));
+            EXPECT_STATUS(ZP_GEMM(), QBLAS_STATUS_SUCCESS);
+            zh[1] = 127;
+        }
+        expect_device_status(gh, QBLAS_STATUS_INVALID_VALUE, "zeros[3]");
+        expect_untouched(y, ybytes, "Y");
+    }
+    zh[3] = 5, zh[4] = -7;
+    CUDA_OK(cudaMemcpy(zd, zh, sizeof zh, cudaMemcpyHostToDevice));
+    if (!st) EXPECT_STATUS(ZP_GEMM(), QBLAS_STATUS_SUCCESS);
+#undef ZP_GEMM
+    expect_device_status(gh, QBLAS_STATUS_SUCCESS, NULL);
+    expect(!st && !dev_all_ff(y, ybytes), "valid zero points: Y not written");
+    cudaFree(y), cudaFree(ws);
+}
+
 /* ---------------------------------------------------------------- GEMM case pieces */
 void fill_scales(float *sc, int64_t n)
 {
@@ -496,6 +612,9 @@ static qblas_handle_t g_gh, g_cpu;
         const int before = g_fail;                                                                                \
         printf("== %s\n", #g);                                                                                    \
         qbg_##g(g_gh, g_cpu);                                                                                     \
+        case_begin(); /* the group's valid calls recorded no device error, its invalid ones were read */         \
+        expect_device_status(g_gh, QBLAS_STATUS_SUCCESS, NULL);                                                   \
+        case_end("device status after the group", "");                                                           \
         ck_assert_msg(g_fail == before, "%d %s case(s) failed [seed %llu]", g_fail - before, #g,                  \
                       (unsigned long long)g_seed);                                                                \
     }                                                                                                             \

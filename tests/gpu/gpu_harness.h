@@ -47,7 +47,8 @@
     X(attention)      \
     X(attention_prefill) \
     X(qact)           \
-    X(configs)
+    X(configs)        \
+    X(capture)
 
 #define QBG_DECLARE(g) void qbg_##g(qblas_handle_t gh, qblas_handle_t cpu);
 QBG_GROUPS(QBG_DECLARE)
@@ -117,6 +118,32 @@ void run_guarded(qblas_handle_t gh, int64_t m, int64_t n, int64_t k, const qblas
  * its configuration noted for the registry coverage. False: no plan. */
 bool attention_plan_for(qblas_handle_t gh, const qblas_kv_cache_t *kv, const qblas_attention_params_t *p,
                         const qblas_kernel_info_t *info, qblas_attention_plan_t *plan);
+/* ---- graph capture and device-side checks (docs/API.md) ---- */
+/* One qblas call issued on `stream`, the only stream it may use; returns its status. */
+typedef qblas_status_t (*issue_fn)(void *ctx, cudaStream_t stream);
+typedef struct {
+    void *p;      /* device memory the call writes */
+    size_t bytes;
+} dev_out;
+
+/* The call run eagerly on a non-default stream (outputs poisoned first)
+ * gives the reference bytes; then, outputs poisoned again, it is captured
+ * into a graph (cudaStreamBeginCapture, global mode: the runtime refuses
+ * any synchronization, allocation or synchronous copy) and must return
+ * SUCCESS with the capture intact and nothing run; the graph, launched
+ * twice, must reproduce the reference bytes (which the outputs then hold);
+ * no device error is recorded. */
+void expect_captured(qblas_handle_t gh, issue_fn fn, void *ctx, const dev_out *outs, int n_outs);
+
+/* qblas_device_status(gh) reports `want`, with a reason holding `needle`
+ * (NULL: any reason) when want is not SUCCESS; a second read reports
+ * SUCCESS (reading clears). */
+void expect_device_status(qblas_handle_t gh, qblas_status_t want, const char *needle);
+
+/* An i8 GEMM (m = 5) whose x->zeros (5 device int32) are made invalid: the
+ * call succeeds, Y stays untouched, the device status names the first bad
+ * row (the first error kept until read); valid ones then write Y. */
+void expect_zero_point_checks(qblas_handle_t gh, int64_t n, int64_t k, const qblas_act_t *x, const qblas_weight_t *w);
 
 /* ---- pieces of a GEMM case the groups share ---- */
 void fill_scales(float *sc, int64_t n);                  /* +-[0.005, 0.02), random sign; sc NULL: nothing */

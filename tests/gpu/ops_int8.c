@@ -5,7 +5,9 @@
  * tiles, PER_TENSOR / PER_ROW scales on both sides, with and without zero
  * points and bias, y f16/bf16/f32, ldx and ldy gaps; Y equal bit for bit to
  * the oracle and to the definition evaluated here; k % 16 != 0 and
- * misaligned X / W return NOT_SUPPORTED with Y untouched.
+ * misaligned X / W return NOT_SUPPORTED with Y untouched; zero points
+ * outside -128..127 (a device check, docs/API.md) leave Y untouched and are
+ * reported by qblas_device_status.
  */
 #include "gpu_harness.h"
 
@@ -169,8 +171,30 @@ static void int8_error_cases(qblas_handle_t gh)
     cudaFree(buf), cudaFree(y), cudaFree(sc), cudaFree(zd), cudaFree(ws);
 }
 
+/* Zero points outside -128..127, a device check (expect_zero_point_checks). */
+static void int8_zero_point_cases(qblas_handle_t gh)
+{
+    case_begin();
+    const int64_t m = 5, n = 40, k = 64;
+    int8_t *hb = xmalloc((size_t)(n * k));
+    for (int64_t i = 0; i < n * k; i++) hb[i] = (int8_t)rnd();
+    const float sh[5] = {0.01f, 0.02f, 0.03f, 0.04f, 0.05f};
+    uint8_t *buf = dcopy(hb, (size_t)(n * k));
+    float *sc = dcopy(sh, sizeof sh);
+    int32_t *zd = dalloc((size_t)m * 4);
+    qblas_weight_t wd = {0};
+    wd.format = QBLAS_WFORMAT_INT8, wd.dtype = QBLAS_DTYPE_I8, wd.n = n, wd.k = k, wd.data = buf;
+    wd.scale_mode = QBLAS_SCALE_PER_TENSOR, wd.scale_dtype = QBLAS_DTYPE_F32, wd.scales = sc;
+    qblas_act_t xa = {QBLAS_DTYPE_I8, buf, k, QBLAS_SCALE_PER_ROW, sc, zd};
+    expect_zero_point_checks(gh, n, k, &xa, &wd);
+    free(hb);
+    cudaFree(buf), cudaFree(sc), cudaFree(zd);
+    case_end("int8 zero points outside int8 -> nothing written, device status (first kept); valid -> written", "");
+}
+
 void qbg_int8(qblas_handle_t gh, qblas_handle_t cpu)
 {
     int8_cases(gh, cpu);
     int8_error_cases(gh);
+    int8_zero_point_cases(gh);
 }

@@ -5,7 +5,9 @@
  * k = 16384 included), ldx/ldq gaps; codes, scales and zero points equal to
  * the oracle's bit for bit; the ldq gap and guard bands stay poisoned; rows
  * all zero, all positive/negative, with +-inf/+-NaN, subnormal and near
- * FLT_MAX; bad static scales return INVALID_VALUE with q untouched.
+ * FLT_MAX. Bad static scales (a device check, docs/API.md): the call
+ * succeeds, q stays untouched, qblas_device_status reports INVALID_VALUE
+ * with the scale; a valid scale then works.
  */
 #include "gpu_harness.h"
 #include "../qb_test_qact.h" /* the variants, shared with the CPU test */
@@ -164,10 +166,12 @@ static void qact_cases(qblas_handle_t gh, qblas_handle_t cpu)
                 }
 }
 
-/* A static scale that is not finite and > 0: INVALID_VALUE, q untouched. */
+/* A static scale that is not finite and > 0: the call succeeds, q stays
+ * untouched, the device status says INVALID_VALUE; then a valid scale
+ * writes q. */
 static void qact_error_cases(qblas_handle_t gh)
 {
-    printf("activation quantization bad static scales (status, nothing written):\n");
+    printf("activation quantization bad static scales (device status, nothing written):\n");
     static const float bad[] = {0.0f, -0.0f, -1.0f, NAN, INFINITY};
     const int64_t m = 3, k = 129, ldq = 131;
     uint16_t *x = xmalloc((size_t)(m * k) * 2);
@@ -182,12 +186,24 @@ static void qact_error_cases(qblas_handle_t gh)
             float *sd = dcopy(&bad[b], 4);
             EXPECT_STATUS(qblas_quantize_act(gh, m, k, QBLAS_DTYPE_F16, xd, k, qdt, qd + GUARD, ldq,
                                              QBLAS_SCALE_PER_TENSOR, sd, NULL, NULL),
-                          QBLAS_STATUS_INVALID_VALUE);
-            CUDA_OK(cudaDeviceSynchronize());
+                          QBLAS_STATUS_SUCCESS);
+            char reason[64];
+            snprintf(reason, sizeof reason, "static activation scale %g ", (double)bad[b]);
+            expect_device_status(gh, QBLAS_STATUS_INVALID_VALUE, reason);
             expect_untouched(qd, (size_t)(m * ldq) + 2 * GUARD, "q");
             cudaFree(sd);
             case_end(what, "");
         }
+    case_begin();
+    const float good = 0.03f;
+    float *sd = dcopy(&good, 4);
+    EXPECT_STATUS(qblas_quantize_act(gh, m, k, QBLAS_DTYPE_F16, xd, k, QBLAS_DTYPE_I8, qd + GUARD, ldq,
+                                     QBLAS_SCALE_PER_TENSOR, sd, NULL, NULL),
+                  QBLAS_STATUS_SUCCESS);
+    expect_device_status(gh, QBLAS_STATUS_SUCCESS, NULL);
+    expect(!dev_all_ff(qd + GUARD, (size_t)(m * ldq)), "a valid static scale after the bad ones: q not written");
+    cudaFree(sd);
+    case_end("quant i8 tensor: a valid static scale afterwards -> written", "");
     free(x);
     cudaFree(xd), cudaFree(qd);
 }

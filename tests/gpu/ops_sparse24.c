@@ -17,9 +17,11 @@
  *     wide-range data within the derived tolerance, a NaN weight's column.
  * Errors: a CANONICAL weight in the GEMM (NOT_SUPPORTED, prepack first),
  * e4m3fnuz activations and (sm_80-class) any fp8 GEMM (NOT_SUPPORTED),
- * misaligned X rows (NOT_SUPPORTED), an invalid
- * meta field (INVALID_VALUE from prepack, dst untouched), a packed
- * descriptor whose pointers were moved (INVALID_VALUE); Y untouched.
+ * misaligned X rows (NOT_SUPPORTED), a packed descriptor whose pointers
+ * were moved (INVALID_VALUE); Y untouched. Device checks (docs/API.md): an
+ * invalid meta field (prepack writes nothing to dst) and i8 zero points
+ * outside -128..127 (the GEMM writes nothing to Y) are reported by
+ * qblas_device_status as INVALID_VALUE.
  * The kernels are deterministic (no atomics, a fixed summation order):
  * run_guarded checks that two runs give the same bits.
  */
@@ -428,7 +430,8 @@ static void sp_error_cases(qblas_handle_t gh)
     expect_untouched(y, ybytes, "Y");
     case_end("2:4: canonical weight / fp8 fnuz (sm_80: fp8) / X alignment / moved blob / layout", "");
 
-    /* invalid meta fields (i0 >= i1) in the last group of the last row: INVALID_VALUE, dst untouched */
+    /* invalid meta fields (i0 >= i1) in the last group of the last row, a device check: the call succeeds,
+     * dst stays untouched, qblas_device_status says INVALID_VALUE and names the byte */
     static const uint8_t bad_fields[4] = {0x0, 0x5, 0x6, 0xF};
     for (int b = 0; b < 4; b++) {
         case_begin();
@@ -441,11 +444,13 @@ static void sp_error_cases(qblas_handle_t gh)
         uint8_t *dst = dalloc(pbytes ? pbytes : 1);
         CUDA_OK(cudaMemset(dst, 0xFF, pbytes));
         qblas_weight_t out;
-        EXPECT_STATUS(qblas_prepack(gh, &wb, dst, pbytes, &out, NULL), QBLAS_STATUS_INVALID_VALUE);
-        CUDA_OK(cudaDeviceSynchronize());
+        EXPECT_STATUS(qblas_prepack(gh, &wb, dst, pbytes, &out, NULL), QBLAS_STATUS_SUCCESS);
+        char byte[48];
+        snprintf(byte, sizeof byte, "meta byte %lld, high nibble: field 0x%X", (long long)(n * mrow - 1), bad_fields[b]);
+        expect_device_status(gh, QBLAS_STATUS_INVALID_VALUE, byte);
         expect_untouched(dst, pbytes, "prepack dst");
-        char what[64];
-        snprintf(what, sizeof what, "2:4 prepack: meta field 0x%X -> INVALID_VALUE", bad_fields[b]);
+        char what[80];
+        snprintf(what, sizeof what, "2:4 prepack: meta field 0x%X -> device status INVALID_VALUE", bad_fields[b]);
         case_end(what, "");
         cudaFree(dbad), cudaFree(dst), free(hb);
     }
@@ -453,9 +458,33 @@ static void sp_error_cases(qblas_handle_t gh)
     cudaFree(dv), cudaFree(dm), cudaFree(y), cudaFree(xbuf), cudaFree(d1), cudaFree(blob), cudaFree(blob8);
 }
 
+/* i8 activation zero points outside -128..127, a device check
+ * (expect_zero_point_checks). */
+static void sp_zero_point_cases(qblas_handle_t gh)
+{
+    case_begin();
+    const int64_t m = 5, n = 40, k = 64, mrow = k / 8;
+    uint8_t *hm = xmalloc((size_t)(n * mrow));
+    for (int64_t i = 0; i < n * mrow; i++) hm[i] = (uint8_t)(kFields[rnd() % 6] | kFields[rnd() % 6] << 4);
+    int8_t *hx = xmalloc((size_t)(n * k));
+    for (int64_t i = 0; i < n * k; i++) hx[i] = (int8_t)rnd();
+    const float sc[5] = {0.01f, 0.02f, 0.03f, 0.04f, 0.05f};
+    qblas_weight_t wd = {0}, pw;
+    wd.format = QBLAS_WFORMAT_SPARSE24, wd.dtype = QBLAS_DTYPE_I8, wd.n = n, wd.k = k, wd.data = hx, wd.meta = hm;
+    wd.scale_mode = QBLAS_SCALE_PER_TENSOR, wd.scale_dtype = QBLAS_DTYPE_F32, wd.scales = (float *)sc;
+    void *blob = pack_on_gpu(gh, &wd, (size_t)(n * k / 2), (size_t)(n * mrow), 4, &pw);
+    int32_t *zd = dalloc((size_t)m * 4);
+    qblas_act_t x = {QBLAS_DTYPE_I8, dcopy(hx, (size_t)(m * k)), k, QBLAS_SCALE_PER_ROW, dcopy(sc, sizeof sc), zd};
+    if (blob) expect_zero_point_checks(gh, n, k, &x, &pw);
+    cudaFree((void *)x.data), cudaFree((void *)x.scales), cudaFree(zd), cudaFree(blob);
+    free(hm), free(hx);
+    case_end("2:4 i8 zero points outside int8 -> nothing written, device status; valid -> written", "");
+}
+
 void qbg_sparse24(qblas_handle_t gh, qblas_handle_t cpu)
 {
     sp_cases(gh, cpu);
     sp8_cases(gh, cpu);
     sp_error_cases(gh);
+    sp_zero_point_cases(gh);
 }

@@ -479,7 +479,8 @@ static void error_cases(qblas_handle_t gh, qblas_handle_t cpu)
     expect_untouched(y, ybytes, "Y");
     case_end("gemm: canonical / foreign layout / workspace (size, any address) / k % 16 / k = 2^57", "");
 
-    /* prepack content checks: zero > 15, g_idx out of range, unbalanced groups, host memory */
+    /* prepack content checks on the device: zero > 15, g_idx out of range, unbalanced groups (each: the call
+     * succeeds, dst stays untouched, qblas_device_status tells); host memory (synchronous INVALID_VALUE) */
     case_begin();
     {
         size_t bytes = 0;
@@ -493,24 +494,29 @@ static void error_cases(qblas_handle_t gh, qblas_handle_t cpu)
         bad_z[w.groups * w.n - 1] = 16;
         void *dz = dcopy(bad_z, (size_t)(w.groups * w.n));
         qblas_weight_t cz = canonical(&w, d.codes, d.scales, dz, d.g_idx);
-        EXPECT_STATUS(qblas_prepack(gh, &cz, dst, bytes, &out, NULL), QBLAS_STATUS_INVALID_VALUE);
+        char why[64];
+        EXPECT_STATUS(qblas_prepack(gh, &cz, dst, bytes, &out, NULL), QBLAS_STATUS_SUCCESS);
+        snprintf(why, sizeof why, "zeros[%lld] = 16", (long long)(w.groups * w.n - 1));
+        expect_device_status(gh, QBLAS_STATUS_INVALID_VALUE, why);
         int32_t *bad_g = xmalloc((size_t)w.k * 4);
         memcpy(bad_g, w.g_idx, (size_t)w.k * 4);
-        bad_g[5] = (int32_t)w.groups; /* out of range */
+        bad_g[5] = (int32_t)w.groups, bad_g[9] = -1; /* out of range: the first is named */
         void *dg = dcopy(bad_g, (size_t)w.k * 4);
         qblas_weight_t cg = canonical(&w, d.codes, d.scales, d.zeros, dg);
-        EXPECT_STATUS(qblas_prepack(gh, &cg, dst, bytes, &out, NULL), QBLAS_STATUS_INVALID_VALUE);
+        EXPECT_STATUS(qblas_prepack(gh, &cg, dst, bytes, &out, NULL), QBLAS_STATUS_SUCCESS);
+        expect_device_status(gh, QBLAS_STATUS_INVALID_VALUE, "g_idx[5]");
         for (int64_t k = 0; k < w.k; k++) bad_g[k] = k < 40 ? 0 : 1; /* valid groups, 40 + 24 members */
         CUDA_OK(cudaMemcpy(dg, bad_g, (size_t)w.k * 4, cudaMemcpyHostToDevice));
-        EXPECT_STATUS(qblas_prepack(gh, &cg, dst, bytes, &out, NULL), QBLAS_STATUS_NOT_SUPPORTED);
+        EXPECT_STATUS(qblas_prepack(gh, &cg, dst, bytes, &out, NULL), QBLAS_STATUS_SUCCESS);
+        expect_device_status(gh, QBLAS_STATUS_NOT_SUPPORTED, "group 0 does not");
         qblas_weight_t ch = canonical(&w, w.codes, d.scales, d.zeros, d.g_idx); /* host codes */
         EXPECT_STATUS(qblas_prepack(gh, &ch, dst, bytes, &out, NULL), QBLAS_STATUS_INVALID_VALUE);
-        CUDA_OK(cudaDeviceSynchronize());
+        expect_device_status(gh, QBLAS_STATUS_SUCCESS, NULL);
         expect_untouched(dst, bytes, "prepack dst");
         free(bad_z), free(bad_g);
         cudaFree(dz), cudaFree(dg), cudaFree(dst);
     }
-    case_end("prepack: zeros > 15 / g_idx range / unbalanced / host ptr", "");
+    case_end("prepack: zeros > 15 / g_idx range / unbalanced (device status) / host ptr", "");
 
     /* operations of later issues */
     case_begin();

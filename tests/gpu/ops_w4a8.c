@@ -8,8 +8,9 @@
  * gaps; group scales up to 127 (c * s2 > 255: the widening must not carry
  * across byte lanes); Y equal bit for bit to the oracle and to the
  * definition evaluated here. Bad inputs: canonical weights in the GEMM
- * (NOT_SUPPORTED, prepack first), prepack content violations
- * (INVALID_VALUE, dst untouched), misaligned X (NOT_SUPPORTED), a short
+ * (NOT_SUPPORTED, prepack first), prepack content violations (a device
+ * check: dst untouched, qblas_device_status INVALID_VALUE naming the
+ * oracle's first (group, row)), misaligned X (NOT_SUPPORTED), a short
  * split-K workspace, a CUDA-packed weight on the CPU handle (ARCH_MISMATCH).
  */
 #include "gpu_harness.h"
@@ -227,9 +228,9 @@ static void w4a8_cases(qblas_handle_t gh, qblas_handle_t cpu)
 }
 
 /* ---------------------------------------------------------------- bad inputs */
-/* Prepack content violations: INVALID_VALUE and dst untouched, for each of
- * the format's checks; the GEMM's requirements: NOT_SUPPORTED with a reason
- * and Y untouched. */
+/* Prepack content violations: dst untouched and the device status
+ * INVALID_VALUE, for each of the format's checks; the GEMM's requirements:
+ * NOT_SUPPORTED with a reason and Y untouched. */
 static void w4a8_error_cases(qblas_handle_t gh, qblas_handle_t cpu)
 {
     printf("W4A8 bad inputs (status, nothing written):\n");
@@ -323,9 +324,11 @@ static void w4a8_error_cases(qblas_handle_t gh, qblas_handle_t cpu)
             }
             void *s2d = dcopy(s2, gn), *zd = dcopy(z, gn), *cd = dcopy(codes, (size_t)(n * k / 2));
             qblas_weight_t c = canonical(&w, cd, d.s1, s2d, zd);
-            EXPECT_STATUS(qblas_prepack(gh, &c, dst + GUARD, bytes, &out, NULL), QBLAS_STATUS_INVALID_VALUE);
-            expect(strstr(qblas_last_error(gh), "row 7") != NULL, "the reason does not name row 7: %s",
-                   qblas_last_error(gh));
+            static const char *const why[3] = {"group scale s2 < 1", "zero point z > 15", "(code - z) * s2 leaves int8"};
+            EXPECT_STATUS(qblas_prepack(gh, &c, dst + GUARD, bytes, &out, NULL), QBLAS_STATUS_SUCCESS);
+            char at[96]; /* (group 1, row 7) of [groups][n], and the check */
+            snprintf(at, sizeof at, "element %lld of [groups][n]: %s", (long long)gi, why[bad]);
+            expect_device_status(gh, QBLAS_STATUS_INVALID_VALUE, at);
             /* the oracle agrees (same checks, host side) */
             qblas_weight_t ch = canonical(&w, codes, w.s1, s2, z);
             qblas_act_t xh1 = {QBLAS_DTYPE_I8, xh, k, QBLAS_SCALE_PER_TENSOR, sh, NULL};
@@ -339,14 +342,14 @@ static void w4a8_error_cases(qblas_handle_t gh, qblas_handle_t cpu)
         wp.z[5] = 16;
         void *cd = dcopy(wp.codes, (size_t)(n * 9)), *s1d = dcopy(wp.s1, (size_t)n * 2), *zd = dcopy(wp.z, (size_t)n);
         qblas_weight_t c = canonical(&wp, cd, s1d, NULL, zd);
-        EXPECT_STATUS(qblas_prepack(gh, &c, dst + GUARD, bytes, &out, NULL), QBLAS_STATUS_INVALID_VALUE);
+        EXPECT_STATUS(qblas_prepack(gh, &c, dst + GUARD, bytes, &out, NULL), QBLAS_STATUS_SUCCESS);
+        expect_device_status(gh, QBLAS_STATUS_INVALID_VALUE, "element 5 of [groups][n]: zero point z > 15");
         cudaFree(cd), cudaFree(s1d), cudaFree(zd);
         free_weight(&wp);
-        CUDA_OK(cudaDeviceSynchronize());
         expect_untouched(dst, bytes + 2 * GUARD, "prepack dst");
         cudaFree(dst);
     }
-    case_end("w4a8 prepack: s2 < 1 / z > 15 / w8 outside int8 / per-channel z > 15", "");
+    case_end("w4a8 prepack: s2 < 1 / z > 15 / w8 outside int8 / per-channel z > 15 (device status)", "");
     free_dev(&d);
     free_weight(&w);
     free(xh);

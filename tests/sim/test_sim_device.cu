@@ -293,6 +293,55 @@ START_TEST(late_completion_and_capture)
     void *p = nullptr;
     ck_assert_int_eq(cudaMalloc(&p, 16), cudaErrorStreamCaptureUnsupported);
     ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaErrorStreamCaptureInvalidated);
+    /* every other call that waits for the device or frees memory: refused, and the capture is lost */
+    cudaEvent_t ev;
+    ck_assert_int_eq(cudaEventCreate(&ev), cudaSuccess);
+    ck_assert_int_eq(cudaEventRecord(ev, s), cudaSuccess);
+    const cudaError_t want[5] = {cudaErrorStreamCaptureUnsupported, cudaErrorStreamCaptureUnsupported,
+                                 cudaErrorStreamCaptureImplicit, cudaErrorStreamCaptureUnsupported,
+                                 cudaErrorStreamCaptureImplicit};
+    for (int c = 0; c < 5; c++) {
+        ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+        const cudaError_t e = c == 0   ? cudaDeviceSynchronize()
+                              : c == 1 ? cudaEventSynchronize(ev)
+                              : c == 2 ? cudaMemcpy(pinned, y, 4, cudaMemcpyDeviceToHost)
+                              : c == 3 ? cudaFree(y)
+                                       : cudaMemset(y, 0, 4); /* the legacy stream */
+        ck_assert_msg(e == want[c], "call %d during capture: %s", c, cudaGetErrorName(e));
+        ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaErrorStreamCaptureInvalidated);
+    }
+    ck_assert_int_eq(cudaEventDestroy(ev), cudaSuccess);
+    /* asking the legacy stream while a blocking stream captures: 906, the capture survives */
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    cudaStreamCaptureStatus legacy;
+    ck_assert_int_eq(cudaStreamIsCapturing(nullptr, &legacy), cudaErrorStreamCaptureImplicit);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_int_eq(cudaGraphDestroy(g), cudaSuccess);
+    /* thread-local mode refuses the same calls (the capturing thread is the caller) */
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+    ck_assert_int_eq(cudaMalloc(&p, 16), cudaErrorStreamCaptureUnsupported);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaErrorStreamCaptureInvalidated);
+    /* relaxed mode allows them, but never a wait for the capturing stream itself */
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed), cudaSuccess);
+    ck_assert_int_eq(cudaMalloc(&p, 16), cudaSuccess);
+    ck_assert_int_eq(cudaFree(p), cudaSuccess);
+    cudaStreamCaptureStatus cs;
+    ck_assert_int_eq(cudaStreamIsCapturing(s, &cs), cudaSuccess);
+    ck_assert_int_eq(cs, cudaStreamCaptureStatusActive);
+    ck_assert_int_eq(cudaStreamSynchronize(s), cudaErrorStreamCaptureUnsupported);
+    ck_assert_int_eq(cudaStreamIsCapturing(s, &cs), cudaSuccess);
+    ck_assert_int_eq(cs, cudaStreamCaptureStatusInvalidated);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaErrorStreamCaptureInvalidated);
+    /* a non-blocking stream has no implicit synchronization with the legacy
+     * stream: legacy work runs beside its capture (global mode), synchronous
+     * calls are refused all the same */
+    cudaStream_t nb;
+    ck_assert_int_eq(cudaStreamCreateWithFlags(&nb, cudaStreamNonBlocking), cudaSuccess);
+    ck_assert_int_eq(cudaStreamBeginCapture(nb, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudaMemset(y, 0, 4), cudaSuccess);
+    ck_assert_int_eq(cudaMemcpy(pinned, y, 4, cudaMemcpyDeviceToHost), cudaErrorStreamCaptureUnsupported);
+    ck_assert_int_eq(cudaStreamEndCapture(nb, &g), cudaErrorStreamCaptureInvalidated);
+    ck_assert_int_eq(cudaStreamDestroy(nb), cudaSuccess);
     (void)cudaGetLastError();
     cudaGraphExecDestroy(ge);
     cudaStreamDestroy(s);
