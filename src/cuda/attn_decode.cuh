@@ -58,8 +58,6 @@
 namespace qb {
 namespace attn {
 
-constexpr float kLog2e = 1.4426950408889634f;
-
 template <int DT, int D, int GT> struct DecodeCfg {
     using T = KvType<DT>;
     static constexpr int kThreads = 128, kWarps = 4;
