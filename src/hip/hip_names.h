@@ -44,6 +44,11 @@
 /* gemm_reduce.cu */
 #define qb_w4a8_reduce QB_HIP_SYM(w4a8_reduce)
 #define qb_fp8_splitk_reduce QB_HIP_SYM(fp8_splitk_reduce)
+/* attn_decode.cu (the decode kernels: attn_decode_<dtype>.cu, namespace qb) */
+#define qb_attn_decode_smem QB_HIP_SYM(attn_decode_smem)
+#define qb_attn_decode_tile QB_HIP_SYM(attn_decode_tile)
+#define qb_attn_decode_launch QB_HIP_SYM(attn_decode_launch)
+#define qb_attn_decode_prepare QB_HIP_SYM(attn_decode_prepare)
 /* attn_merge.cu */
 #define qb_attn_decode_workspace QB_HIP_SYM(attn_decode_workspace)
 #define qb_attn_decode_partials QB_HIP_SYM(attn_decode_partials)

@@ -28,5 +28,14 @@
 #define cudaGetLastError hipGetLastError
 #define cudaMemsetAsync hipMemsetAsync
 #define cudaMemcpyAsync hipMemcpyAsync
+#define cudaFuncAttributeMaxDynamicSharedMemorySize hipFuncAttributeMaxDynamicSharedMemorySize
+
+#ifdef __cplusplus
+/* a kernel's dynamic shared memory limit (LDS on AMD) */
+template <class F> static inline hipError_t cudaFuncSetAttribute(F *f, hipFuncAttribute a, int v)
+{
+    return hipFuncSetAttribute(reinterpret_cast<const void *>(f), a, v);
+}
+#endif
 
 #endif /* QBLAS_HIP_CUDA_RUNTIME_API_H */
