@@ -3,7 +3,7 @@
 # QBLAS_CUDA: ON builds src/cuda (nvcc required), OFF skips it, AUTO builds it
 # when a CUDA compiler is found (no GPU is needed to build: CI compiles every
 # target on a GPU-less machine).
-# QBLAS_HIP: AUTO/ON/OFF likewise; src/hip holds no sources yet.
+# QBLAS_HIP: AUTO/ON/OFF likewise (cmake/hip.cmake).
 #
 # The CUDA build: kernels (src/cuda/*.cu) compile in an object library for
 # sm_80, sm_89 and sm_90a (explicit -gencode: CMake 3.25 cannot spell 90a
@@ -77,9 +77,4 @@ else()
   message(STATUS "qblas: CUDA backend not built (QBLAS_CUDA=${QBLAS_CUDA}${CMAKE_CUDA_COMPILER})")
 endif()
 
-# HIP: no sources yet; the handle answers NOT_SUPPORTED for it.
-file(GLOB_RECURSE qb_hip_src CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/hip/*.c ${PROJECT_SOURCE_DIR}/src/hip/*.cpp)
-if(QBLAS_HIP STREQUAL "ON" AND NOT qb_hip_src)
-  message(FATAL_ERROR "QBLAS_HIP=ON but src/hip has no backend sources yet")
-endif()
-message(STATUS "qblas: HIP backend not built (QBLAS_HIP=${QBLAS_HIP})")
+include(${CMAKE_CURRENT_LIST_DIR}/hip.cmake) # QBLAS_HIP: src/hip for gfx90a and gfx942

@@ -85,8 +85,12 @@ typedef enum qblas_layout {
     /* 16..31: CUDA layouts */
     QBLAS_LAYOUT_CUDA_W4A16 = 16,    /* CUDA, sm_80+: W4A16 codes in mma-fragment order (docs/FORMATS.md) */
     QBLAS_LAYOUT_CUDA_W4A8 = 17,     /* CUDA, sm_80+: W4A8 codes and scales in int8 mma-fragment order */
-    QBLAS_LAYOUT_CUDA_SPARSE24 = 18  /* CUDA, sm_80+: 2:4 values and metadata in mma.sp order */
-    /* 32..47 reserved for HIP layouts */
+    QBLAS_LAYOUT_CUDA_SPARSE24 = 18, /* CUDA, sm_80+: 2:4 values and metadata in mma.sp order */
+    /* 32..47: HIP (AMD) layouts (docs/FORMATS.md, "HIP (AMD) backend") */
+    QBLAS_LAYOUT_HIP_W4A16 = 32,     /* gfx90a/gfx942: u4 codes in 32-row x 64-k MFMA chunks, scales/zeros [groups][np] */
+    QBLAS_LAYOUT_HIP_W4A8 = 33,      /* gfx90a/gfx942: W4A8 codes in the same chunks, (s2 | z << 8) params [groups][np] */
+    QBLAS_LAYOUT_HIP_FP8 = 34,       /* gfx942: fp8 weight codes converted to FNUZ (E4M3FNUZ / E5M2FNUZ) */
+    QBLAS_LAYOUT_HIP_SPARSE24 = 35   /* gfx90a/gfx942: 2:4 weight decompressed to dense rows (no sparse MFMA used) */
 } qblas_layout_t;
 
 #ifdef __cplusplus

@@ -1,8 +1,9 @@
 /* attn_append.cu - qblas_kv_append on the GPU: quantize new K/V rows into
  * their cache slots in one kernel (docs/FORMATS.md, "KV append").
  *
- * One warp per (token, kv head, K or V) row; lane i owns the D/32
- * consecutive elements [i*E, i*E + E), so index order is lane order. The
+ * One warp per (token, kv head, K or V) row; lane i owns the E = D/warp
+ * consecutive elements [i*E, i*E + E), so index order is lane order (a
+ * 64-wide AMD wavefront with D = 64 has E = 1: U4 pairs lanes for a byte). The
  * row's range over its finite values comes from warp reductions:
  *   I8  amax = max |x| (order-free: |x| has no signed zero);
  *   U4  lo = min x, hi = max x with the oracle's tie rule - among equal
@@ -113,12 +114,20 @@ template <int D> __global__ void __launch_bounds__(kAppendThreads) kv_append_ker
         hi = first_extreme<false>(hi, lane);
         if (lo > hi) lo = hi = 0.f; /* no finite value */
         const float s = qb_qact_usable(__fdiv_rn(__fsub_rn(hi, lo), 15.0f));
-        uint8_t *q = static_cast<uint8_t *>(data) + r * (D / 2) + lane * (E / 2);
+        if constexpr (E == 1) {
+            /* one element per lane (a 64-wide wavefront with D = 64): lanes
+             * 2i and 2i+1 hold the two nibbles of byte i */
+            const int c = qb_round_clamp(__fdiv_rn(__fsub_rn(x[0], lo), s), 0, 15);
+            const int c_odd = QB_SHFL_XOR(c, 1);
+            if (!(lane & 1)) static_cast<uint8_t *>(data)[r * (D / 2) + lane / 2] = (uint8_t)(c | (c_odd << 4));
+        } else {
+            uint8_t *q = static_cast<uint8_t *>(data) + r * (D / 2) + lane * (E / 2);
 #pragma unroll
-        for (int e = 0; e < E; e += 2) {
-            const int c0 = qb_round_clamp(__fdiv_rn(__fsub_rn(x[e], lo), s), 0, 15);
-            const int c1 = qb_round_clamp(__fdiv_rn(__fsub_rn(x[e + 1], lo), s), 0, 15);
-            q[e / 2] = (uint8_t)(c0 | (c1 << 4));
+            for (int e = 0; e < E; e += 2) {
+                const int c0 = qb_round_clamp(__fdiv_rn(__fsub_rn(x[e], lo), s), 0, 15);
+                const int c1 = qb_round_clamp(__fdiv_rn(__fsub_rn(x[e + 1], lo), s), 0, 15);
+                q[e / 2] = (uint8_t)(c0 | (c1 << 4));
+            }
         }
         if (lane == 0) {
             scale[r] = s;

@@ -50,6 +50,8 @@
 namespace qb {
 namespace attn {
 
+constexpr float kLog2e = 1.4426950408889634f; /* exp(x) = exp2(x * log2 e) */
+
 /* ---- cache element types ---- */
 template <int DT> struct KvType;
 #define QB_KV_TYPE(DT, BITS_, PER_TOKEN, ZERO, NAME)                                                 \

@@ -7,9 +7,10 @@
  * scales ride in the same pipeline, and long contexts are split across
  * CTAs (flash-decoding) with a log-sum-exp merge.
  *
- * CTA = 4 warps. A token's row (D elements) is handled by TX = D/8 lanes,
- * 8 elements each (one 16/8/4-byte shared load for f16/8-bit/u4), so a warp
- * holds TY = 32/TX token groups and the CTA NG = 4*TY = 1024/D of them.
+ * CTA = 128 threads: 4 warps (CUDA; 2 wavefronts of 64 on AMD). A token's
+ * row (D elements) is handled by TX = D/8 lanes, 8 elements each (one
+ * 16/8/4-byte shared load for f16/8-bit/u4), so a warp holds TY =
+ * QB_WARP_SIZE/TX token groups and the CTA NG = 128/TX = 1024/D of them.
  * A pipeline tile is TILE = 4*NG tokens (64, 32, 16 for D = 64, 128, 256):
  * group grp takes tile tokens k*NG + grp, k = 0..3, so the TY groups of a
  * warp read adjacent rows and every shared load phase is one contiguous
@@ -58,12 +59,12 @@
 namespace qb {
 namespace attn {
 
-constexpr float kLog2e = 1.4426950408889634f;
-
 template <int DT, int D, int GT> struct DecodeCfg {
     using T = KvType<DT>;
-    static constexpr int kThreads = 128, kWarps = 4;
-    static constexpr int TX = D / 8, TY = 32 / TX, NG = kWarps * TY, KPT = 4, TILE = KPT * NG;
+    /* 4 warps of 32 (CUDA) or 2 wavefronts of 64 (AMD): the same 128
+     * threads, NG = 128 / TX groups either way */
+    static constexpr int kThreads = 128, kWarps = kThreads / QB_WARP_SIZE;
+    static constexpr int TX = D / 8, TY = QB_WARP_SIZE / TX, NG = kWarps * TY, KPT = 4, TILE = KPT * NG;
     static constexpr int RB = T::row_bytes(D), CH = RB / 16, NCPT = TILE * CH / kThreads;
     /* stages: 16-32 KB of K/V in flight per CTA whatever the dtype */
     static constexpr int S = T::kBits == 16 ? 3 : (T::kBits == 8 ? 4 : 6);

@@ -24,6 +24,14 @@
 
 #include "qblas/qblas_types.h" /* QBLAS_DTYPE_E4M3 / E5M2: the fp8 operand types */
 
+#if defined(__HIPCC__)
+/* A HIP build compiles the vendor-neutral sources that include this header
+ * (attn_common.cuh) for AMD targets: there the NVIDIA wrappers are only
+ * declared (names of discarded branches, never called); the AMD
+ * instructions are src/hip/hip_isa.h. */
+#include "../hip/hip_ptx_decls.h"
+#else
+
 #if defined(QBLAS_CUDA_SIM)
 #include "sim/twins/ptx_twins.h" /* qbsim::ptx::Fp8 */
 #include "sim/qbsim_ptx.h"
@@ -581,4 +589,5 @@ __device__ __forceinline__ void wgmma_m64n128k32(float (&d)[64], uint64_t da, ui
 #undef QB_WGMMA_ACC8
 
 } // namespace qb
+#endif /* !__HIPCC__ */
 #endif /* QBLAS_CUDA_PTX_CUH */

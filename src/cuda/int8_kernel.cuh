@@ -134,16 +134,6 @@ template <typename Acc, int MT, int NT> __device__ __forceinline__ void zero_acc
             for (int c = 0; c < 4; ++c) acc[mt][j][c] = 0;
 }
 
-template <typename Y> __device__ __forceinline__ void put_y(Y *y, float v)
-{
-    if constexpr (std::is_same<Y, __half>::value)
-        *y = __float2half_rn(v);
-    else if constexpr (std::is_same<Y, __nv_bfloat16>::value)
-        *y = __float2bfloat16_rn(v);
-    else
-        *y = v;
-}
-
 /* The oracle's epilogue (see the file comment); Y is the output's storage
  * type. Accumulator c0 c1 is row g, columns 2t, 2t+1 of its n8 tile; c2 c3
  * row g + 8. The per-column operands (sw, colsum, bias) are read once into

@@ -78,6 +78,16 @@ size_t qb_attn_decode_smem(int kv_dtype, int head_dim, int group_tile);
 size_t qb_attn_decode_workspace(const qb_attn_kparams *p, int num_splits);
 /* Launch on s; ws: qb_attn_decode_workspace bytes (any alignment). */
 cudaError_t qb_attn_decode_launch(const qb_attn_kparams *p, int group_tile, int num_splits, void *ws, cudaStream_t s);
+/* The split partials (attn_merge.cu, vendor-neutral: the CUDA and the AMD
+ * decode kernels write them, one merge kernel reads them). In ws (from its
+ * first 256-byte boundary): acc [num_q_tokens][Hq][num_splits][D] f32, the
+ * sum of p * v relative to m, then ml [num_q_tokens][Hq][num_splits] f32x2
+ * (m, l) pairs, m = -inf for an empty split. */
+void qb_attn_decode_partials(const qb_attn_kparams *p, int num_splits, void *ws, float **acc, float **ml);
+/* o (and lse) from the partials: M = max m_s, w_s = exp(m_s - M),
+ * l = sum l_s w_s, o = (sum acc_s w_s) / l, lse = M + log(l), splits in
+ * index order (deterministic). */
+cudaError_t qb_attn_decode_merge(const qb_attn_kparams *p, int num_splits, void *ws, cudaStream_t s);
 /* Allow the dynamic shared memory every decode kernel needs (up to smem_max). */
 cudaError_t qb_attn_decode_prepare(int smem_max);
 /* Tokens per pipeline tile of the decode kernel (4096 / head_dim): the split granule. */

@@ -76,6 +76,11 @@ cudaError_t qb_fp8_mma_launch(int bm, int stages, const qb_fp8_kparams *p, cudaS
 /* Allow up to smem_max bytes of dynamic shared memory for every mma.sync FP8 kernel. */
 cudaError_t qb_fp8_mma_prepare(int smem_max);
 
+/* The split-K reduction (gemm_reduce.cu, vendor-neutral): y from the
+ * p->splits planes of unscaled fp32 sums in p->partial ([splits][m][n]),
+ * added in split order, then the OUTER epilogue. */
+cudaError_t qb_fp8_splitk_reduce(const qb_fp8_kparams *p, cudaStream_t s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -54,7 +54,8 @@ typedef struct qb_w4a8_kparams {
 cudaError_t qb_w4a8_launch(int bm, int stages, const qb_w4a8_kparams *p, cudaStream_t s);
 /* Allow up to smem_max bytes of dynamic shared memory for every W4A8 GEMM kernel. */
 cudaError_t qb_w4a8_prepare(int smem_max);
-/* Y from the split-K partial sums (exact int32 sums, then the epilogue). */
+/* Y from the split-K partial sums (exact int32 sums, then the epilogue;
+ * gemm_reduce.cu, vendor-neutral). */
 cudaError_t qb_w4a8_reduce(const qb_w4a8_kparams *p, cudaStream_t s);
 
 /* ---- prepack (w4a8_prepack.cu) ---- */

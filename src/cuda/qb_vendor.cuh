@@ -11,8 +11,9 @@
 #define QBLAS_VENDOR_CUH
 
 #if defined(__HIPCC__)
-constexpr int QB_WARP_SIZE = 64; /* CDNA wavefront */
-#define QB_SHFL_XOR(v, lane) __shfl_xor((v), (lane), QB_WARP_SIZE)
+/* QB_WARP_SIZE from the target (64 on CDNA), QB_SHFL_XOR, and the launch
+ * geometry and barriers taken from the hardware, not the device library */
+#include "../hip/qb_vendor_hip.h"
 #else
 constexpr int QB_WARP_SIZE = 32;
 #define QB_SHFL_XOR(v, lane) __shfl_xor_sync(0xFFFFFFFFu, (v), (lane), QB_WARP_SIZE)

@@ -154,12 +154,6 @@ __device__ __forceinline__ void w4a8_compute_stage(const uint8_t *st, int k_left
     }
 }
 
-/* Y[m, n] from the exact accumulator, as epilogue_i8 computes it (split-K reduce). */
-__device__ __forceinline__ float w4a8_scale(int32_t acc, float sx, float s1)
-{
-    return __fmul_rn(__fmul_rn(__int2float_rn(acc), sx), s1);
-}
-
 /* The unsplit epilogue is the int8 kernel's (epilogue_i8): the same
  * operations in the same order, with s1 as its per-column weight scale and
  * no zero points. */

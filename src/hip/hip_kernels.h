@@ -1,0 +1,108 @@
+/* hip_kernels.h - the boundary between the HIP backend's host code (plain C,
+ * src/hip/hip_*.c) and its kernels (the .hip files here and the vendor-neutral
+ * src/cuda sources, compiled once per gfx target). Only POD types and
+ * function tables cross it.
+ *
+ * One object per (source, target): a gfx90a object holds a gfx90a code
+ * object only, and its launchers are named for the target (hip_names.h), so
+ * both targets live in one libqblas. Each target's objects export one table
+ * of launchers, qb_hip_kernels_<target>; the host code will pick the table
+ * of the device's target and call nothing else. (Not written yet: the table
+ * definitions, hip_table.hip, and the host dispatch that calls them; today
+ * the launchers are the extern "C" qb_hip_<target>_<name> functions of the
+ * .hip files and the shared sources, and hip_backend.c launches nothing.)
+ *
+ * Parameter structs: the shared kernels' own (cuda_kernels.h, kernels_*.h,
+ * compiled against src/hip/include, where their CUDA runtime names are
+ * HIP's), and the AMD GEMMs' below. The AMD GEMM geometry (docs/FORMATS.md,
+ * "HIP (AMD) backend"): 4 wavefronts of 64 lanes, 16x16 MFMA tiles, a block
+ * of BN weight rows x BM tokens, k64 per stage; lane group g = lane / 16 of
+ * a wavefront owns the 16 consecutive k [64 t + 16 g, 64 t + 16 g + 16) of
+ * stage t (the MFMA steps of a stage take their k from those runs, the same
+ * permutation for both operands, so the dot products are unchanged).
+ */
+#ifndef QBLAS_HIP_KERNELS_H
+#define QBLAS_HIP_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../cuda/cuda_kernels.h"       /* qb_w4a16_kparams, qb_int8_kparams, qb_qact_kparams */
+#include "../cuda/kernels_attention.h"  /* qb_attn_kparams, qb_kv_append_kparams */
+#include "../cuda/kernels_fp8.h"        /* qb_fp8_kparams */
+#include "../cuda/kernels_sparse24.h"   /* qb_sp24_kparams (checks, column sums) */
+#include "../cuda/kernels_w4a8.h"       /* qb_w4a8_kparams */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include "hip_kernels_shapes.h" /* QB_HIP_THREADS, QB_HIP_BK, QB_HIP_SHAPE_* */
+
+/* ---- packed 4-bit weights (QBLAS_LAYOUT_HIP_W4A16 = 32, QBLAS_LAYOUT_HIP_W4A8 = 33;
+ * positions: hip_layout.h, qb_amd_u4_byte) ----
+ * Chunks of 32 weight rows x 64 k, 1024 bytes: chunk (r32, t) at byte
+ * (r32 * KT + t) * 1024; lane l's 16 bytes at l * 16 hold, for i = l % 16
+ * and g = l / 16, rows 32 r32 + i (bytes 0-7) and 32 r32 + 16 + i (bytes
+ * 8-15), k = 64 t + 16 g + kl for kl = 0..15: byte 4 q + j (q = 0, 1 per
+ * row) holds kl = 8 q + j in its low nibble and kl = 8 q + 4 + j in its
+ * high nibble. */
+#define QB_HIP_U4_CHUNK 1024
+
+/* The W4A16 GEMM takes qb_w4a16_kparams (cuda_kernels.h) as the CUDA
+ * kernels do, with `codes` the HIP packed codes above, `scales` [groups][np]
+ * (scale_dtype) and `zeros` [groups][np] (or NULL): so the split-K reduce
+ * (qb_w4a16_reduce, shared) reads the same struct. W4A8 takes
+ * qb_w4a8_kparams (codes: the HIP layout; params, s1, partial: CUDA's), FP8
+ * qb_fp8_kparams (w: the packed fnuz codes, [n][k]), INT8 qb_int8_kparams
+ * (the canonical weight). The 2:4 GEMMs take qb_sp24_kparams with `vals`
+ * the weight decompressed at prepack, [np][kt * 64] of the weight dtype
+ * (fp8: fnuz codes), `kt` its stages; `act` the weight dtype (F16, BF16,
+ * I8, E4M3 or E5M2: the dense kernel of that format runs) and x_dtype the
+ * activations' (fp8 only). */
+
+/* The launchers of one gfx target (every function returns a hipError_t,
+ * as an int so that this table reads the same from C and C++). */
+typedef struct qb_hip_kernels {
+    const char *target;     /* "gfx90a", "gfx942" */
+    int has_fp8, has_smfmac;
+    /* shared sources */
+    int (*qact)(const qb_qact_kparams *p, int cus, void *stream);
+    int (*kv_append)(const qb_kv_append_kparams *p, void *stream);
+    int (*w4a16_gather_x)(const void *x, long long ldx, const int32_t *perm, int m, int k, void *out, int ldo,
+                          void *stream);
+    int (*w4a16_reduce)(const qb_w4a16_kparams *p, void *stream);
+    int (*w4a8_check)(const uint8_t *codes, const int8_t *s2, const uint8_t *z, int n, int k, int g128,
+                      unsigned long long *first, void *stream);
+    int (*w4a8_reduce)(const qb_w4a8_kparams *p, void *stream);
+    int (*fp8_reduce)(const qb_fp8_kparams *p, void *stream);
+    int (*sp24_check_meta)(const uint8_t *meta, int n, int k, int *bad, void *stream);
+    int (*sp24_colsum)(const int8_t *vals, int n, int k, int np, int32_t *out, void *stream);
+    int (*attn_merge)(const qb_attn_kparams *p, int num_splits, void *ws, void *stream);
+    /* AMD kernels */
+    int (*pack_u4)(const uint8_t *src, int n, int k, const int32_t *perm, int np, int kt, int pad_code, uint8_t *dst,
+                   void *stream);
+    int (*pack_w4a8_params)(const int8_t *s2, const uint8_t *z, const uint16_t *s1, int n, int groups, int g128,
+                            int np, uint16_t *params, float *s1_out, void *stream);
+    /* fp8 codes of src_dtype (E4M3, E5M2, E4M3FNUZ) -> the fnuz codes the MFMA reads (docs/FORMATS.md) */
+    int (*pack_fp8)(const uint8_t *src, long long count, int src_dtype, uint8_t *dst, void *stream);
+    /* canonical 2:4 values + meta -> dense [np][kp] of w_dtype (fp8: as fnuz codes), zero padding */
+    int (*sp24_decompress)(const void *vals, const uint8_t *meta, int w_dtype, int n, int k, int np, int kp,
+                           void *dst, void *stream);
+    int (*w4a16)(int shape, int act_dtype, const qb_w4a16_kparams *p, void *stream);
+    int (*int8)(int shape, const qb_int8_kparams *p, void *stream);
+    int (*w4a8)(int shape, const qb_w4a8_kparams *p, void *stream);
+    int (*fp8)(int shape, const qb_fp8_kparams *p, void *stream);
+    int (*sp24_dense)(int shape, int w_dtype, int x_dtype, int block_scales, const qb_sp24_kparams *p, void *stream);
+    int (*attn_decode)(const qb_attn_kparams *p, int group_tile, int num_splits, void *ws, void *stream);
+} qb_hip_kernels;
+
+/* Defined by the objects of each target the build compiles (weak: a build
+ * for one target leaves the other NULL). */
+extern const qb_hip_kernels qb_hip_kernels_gfx90a __attribute__((weak));
+extern const qb_hip_kernels qb_hip_kernels_gfx942 __attribute__((weak));
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* QBLAS_HIP_KERNELS_H */
