@@ -30,6 +30,8 @@
 /* attn_append.cu */
 #define qb_kv_append_launch QB_HIP_SYM(kv_append_launch)
 /* w4a16_aux.cu */
+#define qb_w4a16_check QB_HIP_SYM(w4a16_check)
+#define qb_w4a16_act_order QB_HIP_SYM(w4a16_act_order)
 #define qb_w4a16_pack_codes QB_HIP_SYM(w4a16_pack_codes)
 #define qb_w4a16_pack_groups QB_HIP_SYM(w4a16_pack_groups)
 #define qb_w4a16_gather_x QB_HIP_SYM(w4a16_gather_x)
@@ -49,6 +51,11 @@
 #define qb_attn_decode_tile QB_HIP_SYM(attn_decode_tile)
 #define qb_attn_decode_launch QB_HIP_SYM(attn_decode_launch)
 #define qb_attn_decode_prepare QB_HIP_SYM(attn_decode_prepare)
+/* dev_check.cu (the device-side checks' status, docs/API.md) */
+#define qb_dev_take QB_HIP_SYM(dev_take)
+#define qb_dev_publish QB_HIP_SYM(dev_publish)
+#define qb_dev_check_i8_zeros QB_HIP_SYM(dev_check_i8_zeros)
+#define qb_dev_copy QB_HIP_SYM(dev_copy)
 /* attn_merge.cu */
 #define qb_attn_decode_workspace QB_HIP_SYM(attn_decode_workspace)
 #define qb_attn_decode_partials QB_HIP_SYM(attn_decode_partials)

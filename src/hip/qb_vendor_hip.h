@@ -39,15 +39,17 @@ namespace amd {
 
 __device__ __forceinline__ int lane_id() { return (int)mbcnt_hi(~0u, mbcnt_lo(~0u, 0u)); }
 
-/* v of lane (lane_id ^ mask), for 32-bit types. */
+/* v of lane (lane_id ^ mask), for 32- and 64-bit types (ds_bpermute moves
+ * one dword per lane: a 64-bit value takes two). */
 template <typename T> __device__ __forceinline__ T shfl_xor(T v, int mask)
 {
-    static_assert(sizeof(T) == 4, "32-bit values");
-    int bits;
-    __builtin_memcpy(&bits, &v, 4);
-    bits = ds_bpermute((lane_id() ^ mask) << 2, bits);
+    static_assert(sizeof(T) == 4 || sizeof(T) == 8, "32- or 64-bit values");
+    int bits[sizeof(T) / 4];
+    __builtin_memcpy(bits, &v, sizeof(T));
+    const int addr = (lane_id() ^ mask) << 2;
+    for (int i = 0; i < (int)(sizeof(T) / 4); ++i) bits[i] = ds_bpermute(addr, bits[i]);
     T r;
-    __builtin_memcpy(&r, &bits, 4);
+    __builtin_memcpy(&r, bits, sizeof(T));
     return r;
 }
 
