@@ -139,8 +139,9 @@ void run_op(Op &op)
         if (e != cudaSuccess && st().async_error == cudaSuccess) st().async_error = e;
         break;
     }
-    case Op::COPY: memcpy(op.dst, op.staged.empty() ? op.src : op.staged.data(), op.n); break;
-    case Op::SET: memset(op.dst, op.value, op.n); break;
+    /* n == 0: an emptied op (a destroyed event's pending record), whose dst is NULL */
+    case Op::COPY: if (op.n) memcpy(op.dst, op.staged.empty() ? op.src : op.staged.data(), op.n); break;
+    case Op::SET: if (op.n) memset(op.dst, op.value, op.n); break;
     case Op::EVENT:
         op.ev->done = true;
         op.ev->ms = now_ms();
