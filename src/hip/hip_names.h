@@ -5,7 +5,7 @@
  * code is read:
  *   - the C++ namespace qb (every kernel, template and helper of src/cuda
  *     and src/hip) to qb_hip_<target>: kernels of different targets never
- *     share a host-side stub, so each launch finds its own target's code
+ *     share a host-side launch function, so each launch finds its own target's code
  *     object;
  *   - the extern "C" launchers of the shared sources (src/cuda) to
  *     qb_hip_<target>_<name> (a per-target table, hip_kernels.h, will list them).
