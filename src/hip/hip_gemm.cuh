@@ -287,6 +287,30 @@ template <int SHAPE> struct WaveTile {
     }
 };
 
+/* Each lane's X row of every m16 tile and W row of every n16 tile (packed
+ * weights: their base, the loads index by tile), clamped to row 0 past M
+ * or N so that every load stays inside the operand (the ok flags zero it). */
+template <int SHAPE, bool PACKED_W> struct LaneRows {
+    using G = Geo<SHAPE>;
+    const uint8_t *xr[G::TM], *wr[G::TN];
+    bool xok[G::TM], wok[G::TN];
+    __device__ __forceinline__ LaneRows(const GemmArgs &a, const WaveTile<SHAPE> &wt)
+    {
+#pragma unroll
+        for (int tm = 0; tm < G::TM; ++tm) {
+            const int m = wt.m0 + 16 * tm + wt.c;
+            xok[tm] = m < a.m;
+            xr[tm] = a.x + (long long)(xok[tm] ? m : 0) * a.ldx;
+        }
+#pragma unroll
+        for (int tn = 0; tn < G::TN; ++tn) {
+            const int n = wt.n0 + 16 * tn + wt.c;
+            wok[tn] = n < a.n;
+            wr[tn] = PACKED_W ? a.w : a.w + (long long)(wok[tn] ? n : 0) * a.ldw;
+        }
+    }
+};
+
 /* f16 family: U4 = packed u4 weights with group scales (W4A16), else dense
  * 16-bit weight rows. Y = acc (+ bias) or fp32 partials. */
 template <int SHAPE, bool BF16, bool U4>
@@ -295,20 +319,7 @@ __global__ void __launch_bounds__(QB_HIP_THREADS) gemm_f16_kernel(const GemmArgs
     using G = Geo<SHAPE>;
     constexpr int TN = G::TN, TM = G::TM;
     const WaveTile<SHAPE> wt(a);
-    const uint8_t *xr[TM], *wr[TN];
-    bool xok[TM], wok[TN];
-#pragma unroll
-    for (int tm = 0; tm < TM; ++tm) {
-        const int m = wt.m0 + 16 * tm + wt.c;
-        xok[tm] = m < a.m;
-        xr[tm] = a.x + (long long)(xok[tm] ? m : 0) * a.ldx;
-    }
-#pragma unroll
-    for (int tn = 0; tn < TN; ++tn) {
-        const int n = wt.n0 + 16 * tn + wt.c;
-        wok[tn] = n < a.n;
-        wr[tn] = U4 ? a.w : a.w + (long long)(wok[tn] ? n : 0) * a.ldw;
-    }
+    const LaneRows<SHAPE, U4> R(a, wt);
     struct Stage {
         Run<2> x[TM];
         Run<2> w[U4 ? 1 : TN];
@@ -318,7 +329,7 @@ __global__ void __launch_bounds__(QB_HIP_THREADS) gemm_f16_kernel(const GemmArgs
     };
     auto load = [&](int t, Stage &st) {
 #pragma unroll
-        for (int tm = 0; tm < TM; ++tm) st.x[tm] = load_run<2>(xr[tm], xok[tm], t, wt.g, a.kx);
+        for (int tm = 0; tm < TM; ++tm) st.x[tm] = load_run<2>(R.xr[tm], R.xok[tm], t, wt.g, a.kx);
         if constexpr (U4) {
 #pragma unroll
             for (int tp = 0; tp < TN / 2; ++tp) st.q[tp] = load_u4(a, wt.n0 / 32 + tp, t, wt.lane);
@@ -332,7 +343,7 @@ __global__ void __launch_bounds__(QB_HIP_THREADS) gemm_f16_kernel(const GemmArgs
             }
         } else {
 #pragma unroll
-            for (int tn = 0; tn < TN; ++tn) st.w[tn] = load_run<2>(wr[tn], wok[tn], t, wt.g, a.kw);
+            for (int tn = 0; tn < TN; ++tn) st.w[tn] = load_run<2>(R.wr[tn], R.wok[tn], t, wt.g, a.kw);
         }
     };
     f32x4 acc[TN][TM];
@@ -395,20 +406,7 @@ __global__ void __launch_bounds__(QB_HIP_THREADS) gemm_i8_kernel(const GemmArgs 
     using G = Geo<SHAPE>;
     constexpr int TN = G::TN, TM = G::TM;
     const WaveTile<SHAPE> wt(a);
-    const uint8_t *xr[TM], *wr[TN];
-    bool xok[TM], wok[TN];
-#pragma unroll
-    for (int tm = 0; tm < TM; ++tm) {
-        const int m = wt.m0 + 16 * tm + wt.c;
-        xok[tm] = m < a.m;
-        xr[tm] = a.x + (long long)(xok[tm] ? m : 0) * a.ldx;
-    }
-#pragma unroll
-    for (int tn = 0; tn < TN; ++tn) {
-        const int n = wt.n0 + 16 * tn + wt.c;
-        wok[tn] = n < a.n;
-        wr[tn] = W4A8 ? a.w : a.w + (long long)(wok[tn] ? n : 0) * a.ldw;
-    }
+    const LaneRows<SHAPE, W4A8> R(a, wt);
     struct Stage {
         Run<1> x[TM];
         Run<1> w[W4A8 ? 1 : TN];
@@ -417,7 +415,7 @@ __global__ void __launch_bounds__(QB_HIP_THREADS) gemm_i8_kernel(const GemmArgs 
     };
     auto load = [&](int t, Stage &st) {
 #pragma unroll
-        for (int tm = 0; tm < TM; ++tm) st.x[tm] = load_run<1>(xr[tm], xok[tm], t, wt.g, a.kx);
+        for (int tm = 0; tm < TM; ++tm) st.x[tm] = load_run<1>(R.xr[tm], R.xok[tm], t, wt.g, a.kx);
         if constexpr (W4A8) {
 #pragma unroll
             for (int tp = 0; tp < TN / 2; ++tp) st.q[tp] = load_u4(a, wt.n0 / 32 + tp, t, wt.lane);
@@ -426,7 +424,7 @@ __global__ void __launch_bounds__(QB_HIP_THREADS) gemm_i8_kernel(const GemmArgs 
             for (int tn = 0; tn < TN; ++tn) st.par[tn] = a.params[row + wt.n0 + 16 * tn + wt.c];
         } else {
 #pragma unroll
-            for (int tn = 0; tn < TN; ++tn) st.w[tn] = load_run<1>(wr[tn], wok[tn], t, wt.g, a.kw);
+            for (int tn = 0; tn < TN; ++tn) st.w[tn] = load_run<1>(R.wr[tn], R.wok[tn], t, wt.g, a.kw);
         }
     };
     i32x4 acc[TN][TM];
@@ -494,29 +492,16 @@ __global__ void __launch_bounds__(QB_HIP_THREADS) gemm_fp8_kernel(const GemmArgs
     constexpr int TN = G::TN, TM = G::TM;
     constexpr bool XBF8 = XT == QBLAS_DTYPE_E5M2;
     const WaveTile<SHAPE> wt(a);
-    const uint8_t *xr[TM], *wr[TN];
-    bool xok[TM], wok[TN];
-#pragma unroll
-    for (int tm = 0; tm < TM; ++tm) {
-        const int m = wt.m0 + 16 * tm + wt.c;
-        xok[tm] = m < a.m;
-        xr[tm] = a.x + (long long)(xok[tm] ? m : 0) * a.ldx;
-    }
-#pragma unroll
-    for (int tn = 0; tn < TN; ++tn) {
-        const int n = wt.n0 + 16 * tn + wt.c;
-        wok[tn] = n < a.n;
-        wr[tn] = a.w + (long long)(wok[tn] ? n : 0) * a.ldw;
-    }
+    const LaneRows<SHAPE, false> R(a, wt);
     struct Stage {
         Run<1> x[TM];
         Run<1> w[TN];
     };
     auto load = [&](int t, Stage &st) {
 #pragma unroll
-        for (int tm = 0; tm < TM; ++tm) st.x[tm] = load_run<1>(xr[tm], xok[tm], t, wt.g, a.kx);
+        for (int tm = 0; tm < TM; ++tm) st.x[tm] = load_run<1>(R.xr[tm], R.xok[tm], t, wt.g, a.kx);
 #pragma unroll
-        for (int tn = 0; tn < TN; ++tn) st.w[tn] = load_run<1>(wr[tn], wok[tn], t, wt.g, a.kw);
+        for (int tn = 0; tn < TN; ++tn) st.w[tn] = load_run<1>(R.wr[tn], R.wok[tn], t, wt.g, a.kw);
     };
     f32x4 acc[TN][TM], blk[TN][TM];
 #pragma unroll
