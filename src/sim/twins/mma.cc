@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "sim/twins/ptx_twins.h"
+#include "sim/twins/twin_fp.h"
 #include "common/qblas_numeric.h"
 
 namespace qbsim {
@@ -31,7 +32,6 @@ namespace {
 
 constexpr int kM = 16, kN = 8; /* every shape here is m16n8 */
 constexpr int kMaxK = 64;
-constexpr uint32_t kNaN32 = 0x7FFFFFFFu; /* canonical fp32 NaN */
 
 struct Pos {
     int r, c; /* row, column of the matrix the fragment belongs to */
@@ -128,9 +128,7 @@ void multiply(const Operands<double> &o, float d[kWarp][4], const float c[kWarp]
             double acc = c[l][i];
             for (int k = 0; k < o.K; ++k)
                 if (o.kept[p.r * o.K + k]) acc += o.a[p.r * o.K + k] * o.b[k * kN + p.c];
-            float v = (float)acc;
-            if (v != v) memcpy(&v, &kNaN32, 4);
-            d[l][i] = v;
+            d[l][i] = twin::round_acc_f32(acc);
         }
 }
 

@@ -32,6 +32,7 @@
 
 #include "common/qblas_numeric.h"
 #include "sim/twins/ptx_twins.h"
+#include "sim/twins/twin_fp.h"
 
 namespace qbsim {
 namespace ptx {
@@ -147,17 +148,6 @@ static void d_coords(int t, int i, int &m, int &n)
     n = 8 * (i / 4) + 2 * (l % 4) + i % 2;
 }
 
-static float round_to_f32(double v)
-{
-    if (v != v) {
-        float nan;
-        const uint32_t bits = 0x7FFFFFFFu;
-        memcpy(&nan, &bits, 4);
-        return nan;
-    }
-    return (float)v; /* round to nearest even, overflow to infinity */
-}
-
 /* ---------------------------------------------------------------- wgmma */
 
 const char *wgmma_m64n128k32_f32_fp8(Fp8 ta, Fp8 tb, float d[kWarpgroup][64], uint64_t desc_a, uint64_t desc_b,
@@ -188,7 +178,7 @@ const char *wgmma_m64n128k32_f32_fp8(Fp8 ta, Fp8 tb, float d[kWarpgroup][64], ui
             /* -0.0 is the additive identity that keeps a sum of -0 products -0 */
             double acc = scale_d ? (double)d[t][i] : -0.0;
             for (int k = 0; k < K; ++k) acc += a[m][k] * b[n][k]; /* each product exact in double */
-            d[t][i] = round_to_f32(acc);
+            d[t][i] = twin::round_acc_f32(acc);
         }
     return NULL;
 }
