@@ -366,8 +366,10 @@ Result run(const Problem &p)
     for (int i = 0; i < 16; ++i)
         for (int j = 0; j < 16; ++j) {
             Cell x = tabs().d.at(i, j);
-            cf[x.lane][x.reg] = (float)p.c[i][j];
-            ci[x.lane][x.reg] = (int32_t)p.c[i][j];
+            if (f.integer())
+                ci[x.lane][x.reg] = (int32_t)p.c[i][j];
+            else
+                cf[x.lane][x.reg] = (float)p.c[i][j];
         }
     for (int l = 0; l < kWave; ++l)
         for (int r = 0; r < 4; ++r) df[l][r] = bits_f32(kSentinel), di[l][r] = (int32_t)kSentinel;
