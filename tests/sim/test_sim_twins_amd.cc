@@ -648,7 +648,7 @@ END_TEST
 
 START_TEST(i32_wraps)
 {
-    /* Clamp off: "the carry out bits are dropped" (7.1). A row 0 and B column
+    /* Clamp off: "the carry out bits are dropped" (7.1.2). A row 0 and B column
      * 0 all -128: K products of 16384 on top of C. */
     for (Op op : {Op::I8K16, Op::I8K32}) {
         const Form &f = form(op);

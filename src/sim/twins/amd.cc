@@ -3,7 +3,7 @@
  * amd_twins.h).
  *
  * Sources: CDNA3 / CDNA2 ISA chapter 7 "Matrix Arithmetic Instructions"
- * (7.1 MFMA rules, 7.1.4.1 "Input layout", 7.1.4.2 "Output layout"), 12.12
+ * (7.1.2 MFMA rules, 7.1.4.1 "Input layout", 7.1.4.2 "Output layout"), 12.12
  * "LDS Instructions" (DS_BPERMUTE_B32); AMD Matrix Instruction Calculator;
  * the CDNA3 FNUZ fp8/bf8 formats (see amd_twins.h).
  *
@@ -85,7 +85,7 @@ void multiply(const Operands<double> &o, float d[kWave][4], const float c[kWave]
         }
 }
 
-/* D = A*B + C in i32, clamp off: "the carry out bits are dropped" (7.1). */
+/* D = A*B + C in i32, clamp off: "the carry out bits are dropped" (7.1.2). */
 void multiply(const Operands<int32_t> &o, int32_t d[kWave][4], const int32_t c[kWave][4])
 {
     for (int i = 0; i < kM; ++i)

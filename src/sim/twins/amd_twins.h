@@ -6,13 +6,13 @@
  * Sources (facts only, no code):
  *  - "AMD Instinct MI300 (CDNA3) Instruction Set Architecture" and the MI200
  *    (CDNA2) edition, chapter 7 "Matrix Arithmetic Instructions": 7.1
- *    "Matrix fused-multiply-add (MFMA)" (the MFMA rules table: denorm,
- *    clamp, round mode), 7.1.4 "General input and output layout" (7.1.4.1
- *    "Input layout", 7.1.4.2 "Output layout"); chapter 12 "Instructions",
- *    12.12 "LDS Instructions" (DS_BPERMUTE_B32). The text read was the
- *    CDNA4 edition of these sections (the same MFMA forms, layouts and DS
- *    pseudo-code); the fp8/bf8 formats differ there (OCP), so those come
- *    from the CDNA3 sources below.
+ *    "Matrix fused-multiply-add (MFMA)", 7.1.2 (the rules of the MFMA
+ *    instructions: denorm, clamp, round mode), 7.1.4 "General input and
+ *    output layout" (7.1.4.1 "Input layout", 7.1.4.2 "Output layout");
+ *    12.12 "LDS Instructions" (DS_BPERMUTE_B32). The text at hand was the
+ *    CDNA4 edition of these sections (it lists the same 16x16 MFMA forms
+ *    and gives the general layout and the DS pseudo-code); its fp8/bf8 are
+ *    the OCP formats, so the CDNA3 formats come from the sources below.
  *  - AMD's Matrix Instruction Calculator (github.com/ROCm/
  *    amd_matrix_instruction_calculator, --register-layout, --detail-
  *    instruction) for every MFMA form below, CDNA2 and CDNA3; its tables
@@ -36,9 +36,10 @@
  * 8 for the K = 32 forms.
  *
  * Semantics: D[i][j] = C[i][j] + sum_k A[i][k] * B[k][j] (7.1.4). The MFMA
- * rules (7.1) keep input and output denormals (the MODE denorm control is
- * ignored), round to nearest even, and without clamp (the kernels never set
- * it) let fp32 overflow to +-inf and drop the carry-out of i32 results.
+ * rules (7.1.2) keep input and output denormals (the MODE denorm control is
+ * ignored), round to nearest even, and without clamp (a modifier bit the
+ * builtins of hip_isa.h do not set) let fp32 overflow to +-inf and drop
+ * the carry-out of i32 results.
  *   Integer forms: exact, wrapping mod 2^32.
  *   Float forms, NOT BIT-EXACT: the ISA leaves the order and internal
  *   precision of the accumulation open. The twins form every product
