@@ -43,16 +43,8 @@ if(qb_want_hip)
     message(FATAL_ERROR "QBLAS_HIP=ON: libamdhip64 / hip/hip_runtime_api.h not found (Debian: libamdhip64-dev)")
   endif()
   set(qb_hip_dir ${PROJECT_SOURCE_DIR}/src/hip)
-  file(GLOB qb_hip_kernels CONFIGURE_DEPENDS ${qb_hip_dir}/*.hip)
-  # The vendor-neutral sources of src/cuda (no NVIDIA instruction): prepack
-  # checks and packing, the device-side checks' status, activation quantization, KV append, the split-K
-  # reductions, the decode attention (its cp.async pipeline becomes
-  # synchronous copies on AMD: src/hip/hip_ptx_decls.h) and its split merge.
-  set(qb_hip_shared quant_act attn_append attn_merge gemm_reduce w4a16_aux w4a8_prepack sp24_prepack dev_check
-      attn_decode attn_decode_f16 attn_decode_bf16 attn_decode_e4m3 attn_decode_i8 attn_decode_u4)
-  foreach(s ${qb_hip_shared})
-    list(APPEND qb_hip_kernels ${PROJECT_SOURCE_DIR}/src/cuda/${s}.cu)
-  endforeach()
+  include(${CMAKE_CURRENT_LIST_DIR}/hip_sources.cmake) # qb_hip_kernel_sources
+  set(qb_hip_kernels ${qb_hip_kernel_sources})
 
   set(qb_hip_objects "")
   foreach(t ${QBLAS_HIP_TARGETS})

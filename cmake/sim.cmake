@@ -1,4 +1,5 @@
-# QBLAS_CUDA_SIM: the CUDA backend on a simulated device (src/sim).
+# QBLAS_CUDA_SIM: the CUDA backend on a simulated device (src/sim), and the
+# HIP backend on a simulated AMD device (the same simulator: wave64).
 #
 # The backend's host code (src/cuda/*.c) and its kernels (src/cuda/*.cu,
 # compiled as C++ by the host compiler) are built against the simulator's
@@ -13,8 +14,8 @@ set(QBLAS_WITH_CUDA_SIM OFF)
 if(NOT QBLAS_CUDA_SIM)
   return()
 endif()
-if(QBLAS_WITH_CUDA)
-  message(FATAL_ERROR "QBLAS_CUDA_SIM replaces the real CUDA backend: configure it with -DQBLAS_CUDA=OFF")
+if(QBLAS_WITH_CUDA OR QBLAS_WITH_HIP)
+  message(FATAL_ERROR "QBLAS_CUDA_SIM replaces the real GPU backends: configure it with -DQBLAS_CUDA=OFF -DQBLAS_HIP=OFF")
 endif()
 find_package(Boost 1.74 REQUIRED COMPONENTS context)
 
@@ -74,4 +75,34 @@ target_link_libraries(qblas PUBLIC Boost::context stdc++ ${CMAKE_DL_LIBS})
 set(QBLAS_WITH_CUDA ON)
 set(QBLAS_WITH_CUDA_SIM ON)
 list(APPEND QBLAS_BACKEND_OPS qb_cuda_backend_ops)
-message(STATUS "qblas: CUDA backend on the simulated device (src/sim; memory checks ${QBLAS_SIM_MEMCHECK})")
+
+# The HIP backend on the simulated gfx90a / gfx942 (QBLAS_SIM_ARCH=gfx90a or
+# gfx942 at run time). Its kernels (src/hip/*.hip and the vendor-neutral
+# src/cuda sources cmake/hip.cmake lists) are compiled as C++ once per
+# target, exactly as for the real targets (names per target, hip_names.h;
+# the HIP prelude src/hip/include) except that QB_HIP_SIM makes the
+# instruction wrappers (src/hip/hip_isa.h) call the simulator and the HIP
+# runtime names are the simulator's (src/sim/include/hip). The host code
+# (src/hip/*.c) is the real backend's, on the simulator's HIP runtime.
+include(${CMAKE_CURRENT_LIST_DIR}/hip_sources.cmake) # qb_hip_kernel_sources
+set_source_files_properties(${qb_hip_kernel_sources} PROPERTIES LANGUAGE CXX COMPILE_OPTIONS "${qb_sim_kernel_flags}")
+foreach(t gfx90a gfx942)
+  set(gfx942 0)
+  if(t STREQUAL "gfx942")
+    set(gfx942 1)
+  endif()
+  add_library(qblas_hipsim_${t} OBJECT ${qb_hip_kernel_sources})
+  set_target_properties(qblas_hipsim_${t} PROPERTIES POSITION_INDEPENDENT_CODE ON CXX_STANDARD 17)
+  # the HIP prelude first (its cuda_runtime.h), then the simulator's headers
+  target_include_directories(qblas_hipsim_${t} BEFORE PRIVATE ${PROJECT_SOURCE_DIR}/src/hip/include
+                             ${PROJECT_SOURCE_DIR}/src/sim/include)
+  target_include_directories(qblas_hipsim_${t} PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
+  target_compile_definitions(qblas_hipsim_${t} PRIVATE QB_HIP_SIM QB_HIP_TARGET=${t} QB_HIP_GFX942=${gfx942}
+                             QB_HIP_WAVE_SIZE=64 QBLAS_SIM_MEMCHECK=${QBLAS_SIM_MEMCHECK})
+  target_sources(qblas PRIVATE $<TARGET_OBJECTS:qblas_hipsim_${t}>)
+endforeach()
+file(GLOB qb_hip_host_src CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/hip/*.c)
+target_sources(qblas PRIVATE ${qb_hip_host_src})
+list(APPEND QBLAS_BACKEND_OPS qb_hip_backend_ops)
+set(QBLAS_WITH_HIP_SIM ON)
+message(STATUS "qblas: CUDA and HIP backends on the simulated device (src/sim; memory checks ${QBLAS_SIM_MEMCHECK})")

@@ -24,7 +24,7 @@
 
 #include "qblas/qblas_types.h" /* QBLAS_DTYPE_E4M3 / E5M2: the fp8 operand types */
 
-#if defined(__HIPCC__)
+#if defined(__HIPCC__) || defined(QB_HIP_SIM)
 /* A HIP build compiles the vendor-neutral sources that include this header
  * (attn_common.cuh) for AMD targets: there the NVIDIA wrappers are only
  * declared (names of discarded branches, never called); the AMD

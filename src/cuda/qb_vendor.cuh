@@ -10,7 +10,7 @@
 #ifndef QBLAS_VENDOR_CUH
 #define QBLAS_VENDOR_CUH
 
-#if defined(__HIPCC__)
+#if defined(__HIPCC__) || defined(QB_HIP_SIM)
 /* QB_WARP_SIZE from the target (64 on CDNA), QB_SHFL_XOR, and the launch
  * geometry and barriers taken from the hardware, not the device library */
 #include "../hip/qb_vendor_hip.h"
@@ -29,15 +29,24 @@ constexpr int QB_WARP_SIZE = 32;
  * on a compile-time constant, so the branch of another architecture is never
  * instantiated (templates) or emitted, and the simulator picks at run time
  * the architecture it emulates. */
-#if defined(QBLAS_CUDA_SIM)
+#if defined(QBLAS_CUDA_SIM) || defined(QB_HIP_SIM)
 #include "sim/qbsim_device.h" /* ::qbsim::launch (qbsim_launch.h), dynamic_smem, static_smem, arch, arch_sm90a */
 #define QB_LAUNCH(grid, block, smem, stream, ...) ::qbsim::launch<&__VA_ARGS__>((grid), (block), (smem), (stream))
 #define QB_DYNAMIC_SMEM(T, name, align) T *const name = static_cast<T *>(::qbsim::dynamic_smem(align))
 #define QB_SHARED_ARRAY(T, name, count) T *const name = ::qbsim::static_smem<T>((count), __FILE__, __LINE__)
+#if defined(QB_HIP_SIM)
+/* AMD objects on the simulated device: no NVIDIA branch, as for hipcc */
+#define QB_IF_ARCH_GE(cc) if constexpr (false)
+#define QB_IF_SM90A if constexpr (false)
+#else
 #define QB_IF_ARCH_GE(cc) if (::qbsim::arch() >= (cc))
 #define QB_IF_SM90A if (::qbsim::arch_sm90a())
+#endif
 #else
-/* hipcc takes these CUDA forms as they are (there QB_CUDA_ARCH is 0) */
+/* hipcc takes these CUDA forms as they are (there QB_CUDA_ARCH is 0). The
+ * AMD objects of a simulator build (QB_HIP_SIM: the HIP sources compiled
+ * as C++ for the simulated gfx90a / gfx942, cmake/sim.cmake) take the
+ * simulator's forms above. */
 #define QB_LAUNCH(grid, block, smem, stream, ...) __VA_ARGS__<<<(grid), (block), (smem), (stream)>>>
 #define QB_DYNAMIC_SMEM(T, name, align) extern __shared__ __align__(align) T name[]
 #define QB_SHARED_ARRAY(T, name, count) __shared__ T name[count]

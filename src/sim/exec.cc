@@ -94,8 +94,8 @@ void fiber_main(bc::transfer_t tr)
     t->cp_open.clear();
     t->cp_groups.clear(); /* copies never waited for are dropped: nobody may read them */
     const Rendezvous &wr = b.warp_rv[t->warp], &gr = b.wg_rv[t->tid / 128];
-    if (wr.op >= 0 && ((wr.mask >> t->lane) & 1))
-        fault(cudaErrorIllegalInstruction, "a lane exited while its warp waits for it in a warp-collective instruction");
+    if (wr.op >= 0 && ((wr.expect[0] >> t->lane) & 1)) /* a member lane (warp: its mask; wavefront: all) */
+        fault(cudaErrorIllegalInstruction, "a lane exited while its warp (wavefront) waits for it in a collective instruction");
     if (gr.op >= 0)
         fault(cudaErrorIllegalInstruction, "a thread exited while its warpgroup waits for it in a warpgroup instruction");
     if (!b.bar_wait.empty() && (int)b.bar_wait.size() == b.alive) {
@@ -228,6 +228,7 @@ void rendezvous(Rendezvous &r, int op, int first, int count, uint64_t expect0, u
 void warp_collective(int op, uint32_t mask, void *in, void *out, void (*fn)(Block &, Rendezvous &))
 {
     Thread &t = self();
+    if (device().warp != 32) fault(cudaErrorIllegalInstruction, "a 32-lane warp instruction on a wave64 device");
     if (!((mask >> t.lane) & 1))
         fault(cudaErrorIllegalInstruction, "warp-collective instruction: the executing lane %d is not in its member mask %08x",
               t.lane, mask);
@@ -242,6 +243,16 @@ void warpgroup_collective(int op, void *in, void *out, void (*fn)(Block &, Rende
         fault(cudaErrorIllegalInstruction, "warpgroup instruction in an incomplete warpgroup (block of %d threads)",
               t.blk->nthreads);
     rendezvous(t.blk->wg_rv[g], op, g * 128, 128, ~0ull, ~0ull, 0xFFFFFFFFu, in, out, fn, "warpgroup collective");
+}
+
+void wave_collective(int op, void *in, void *out, void (*fn)(Block &, Rendezvous &))
+{
+    Thread &t = self();
+    const int first = t.warp * 64, count = std::min(64, t.blk->nthreads - first);
+    if (device().warp != 64) fault(cudaErrorIllegalInstruction, "a wavefront instruction on a 32-lane device");
+    /* no member mask: every lane of the wavefront (EXEC all ones) takes part */
+    rendezvous(t.blk->warp_rv[t.warp], op, first, count, count == 64 ? ~0ull : (1ull << count) - 1, 0, 0, in, out, fn,
+               "wavefront instruction");
 }
 
 /* __syncwarp: a rendezvous of the member lanes that also orders their memory accesses. */
@@ -370,7 +381,8 @@ void setup_block(Block &b, Launch &L)
     const DeviceSpec &dev = device();
     b.L = &L;
     b.nthreads = (int)(L.block.x * L.block.y * L.block.z);
-    b.nwarps = (b.nthreads + 31) / 32;
+    const int ws = dev.warp; /* 32 lanes (NVIDIA) or 64 (AMD wavefront) */
+    b.nwarps = (b.nthreads + ws - 1) / ws;
     b.alive = b.nthreads;
     b.dyn_size = (uint32_t)L.smem;
     b.stat_cap = kStaticArena;
@@ -409,7 +421,7 @@ void setup_block(Block &b, Launch &L)
         Thread &t = b.th[i];
         t = Thread();
         t.blk = &b;
-        t.tid = i, t.warp = i / 32, t.lane = i % 32;
+        t.tid = i, t.warp = i / ws, t.lane = i % ws;
         t.idx = uint3{(unsigned)i % bd.x, ((unsigned)i / bd.x) % bd.y, (unsigned)i / (bd.x * bd.y)};
     }
     b.warp_rv.assign(b.nwarps, Rendezvous());
@@ -421,7 +433,6 @@ void setup_block(Block &b, Launch &L)
     b.dyn_placed = false;
     b.stat_used = 0;
     race_begin_block(b);
-    (void)dev;
 }
 
 const char *state_name(St s)

@@ -9,7 +9,7 @@
  *     mbarrier object, and not racing (below);
  *   - a device allocation: inside it; and no other block of the same launch
  *     wrote the byte (written bytes are shadowed per launch and block);
- *   - the launch's parameter block: read-only;
+ *   - the launch's parameter block (AMD: and its dispatch packet): read-only;
  *   - the program's loaded images (constants): read-only;
  *   - anything else (host heap, another fiber's stack): a fault, as a real
  *     kernel touching host memory would be an illegal address.
@@ -102,7 +102,7 @@ const char *kind_name(bool w) { return w ? "store" : "load"; }
     if (other >= b.nthreads)
         snprintf(o, sizeof o, "the TMA copies completing on mbarrier slot %d", other - b.nthreads);
     else
-        snprintf(o, sizeof o, "thread %d (warp %d lane %d)", other, other / 32, other % 32);
+        snprintf(o, sizeof o, "thread %d (warp %d lane %d)", other, b.th[other].warp, b.th[other].lane);
     const long off = (long)saddr - (long)b.dyn_base;
     fault(cudaErrorLaunchFailure,
           "shared-memory race at shared address 0x%x (dynamic shared memory offset %ld): this %s (%s) conflicts with "
@@ -174,6 +174,11 @@ void global_access(Thread &t, uintptr_t a, size_t n, bool write)
         const uintptr_t p = (uintptr_t)L.args.get();
         if (a >= p && a + n <= p + L.args_bytes) {
             if (write) fault(cudaErrorIllegalAddress, "store into the kernel's parameters at %p", (void *)a);
+            return;
+        }
+        const uintptr_t q = (uintptr_t)L.hsa_packet;
+        if (a >= q && a + n <= q + sizeof L.hsa_packet) {
+            if (write) fault(cudaErrorIllegalAddress, "store into the dispatch packet at %p", (void *)a);
             return;
         }
         if (!write && in_image(a)) return;

@@ -1,7 +1,8 @@
 /* runtime.cc - the CUDA runtime API of the simulated device.
  *
  * One simulated device, its architecture chosen per run:
- *   QBLAS_SIM_ARCH = sm_80 | sm_89 | sm_90a (default sm_90a)
+ *   QBLAS_SIM_ARCH = sm_80 | sm_89 | sm_90a | gfx90a | gfx942 (default sm_90a;
+ *                    an AMD device is seen by the hip* names, hip_runtime.cc)
  *   QBLAS_SIM_SEED = the schedule's seed (default: from the clock; printed)
  *   QBLAS_SIM_SMS  = multiprocessor count to report (default: the card's)
  * Its properties are those of a real card of that architecture (A100,
@@ -55,11 +56,19 @@ namespace qbsim {
 namespace {
 const DeviceSpec kSpecs[] = {
     {"sm_80", "NVIDIA A100-SXM4-80GB (qblas simulated sm_80)", 80, false, 108, 166912, 167936, 1024, 65536, 2048, 32,
-     40 << 20, (size_t)80 << 30},
+     40 << 20, (size_t)80 << 30, 32, false},
     {"sm_89", "NVIDIA L40S (qblas simulated sm_89)", 89, false, 142, 101376, 102400, 1024, 65536, 1536, 24, 96 << 20,
-     (size_t)48 << 30},
+     (size_t)48 << 30, 32, false},
     {"sm_90a", "NVIDIA H200 (qblas simulated sm_90a)", 90, true, 132, 232448, 233472, 1024, 65536, 2048, 32, 50 << 20,
-     (size_t)141 << 30},
+     (size_t)141 << 30, 32, false},
+    /* AMD CDNA: 64 KiB of LDS per work-group (no opt-in, nothing reserved),
+     * 2048 work-items (32 wave64 slots) per CU; MI250X: one GCD's 110 CUs
+     * and 8 MiB L2; MI300X: 304 CUs, 4 MiB L2 per XCD (the 256 MiB Infinity
+     * Cache not counted) */
+    {"gfx90a", "AMD Instinct MI250X (qblas simulated gfx90a)", 0, false, 110, 65536, 65536, 0, 131072, 2048, 32,
+     8 << 20, (size_t)64 << 30, 64, true},
+    {"gfx942", "AMD Instinct MI300X (qblas simulated gfx942)", 0, false, 304, 65536, 65536, 0, 131072, 2048, 32,
+     4 << 20, (size_t)192 << 30, 64, true},
 };
 
 struct State {
@@ -84,7 +93,7 @@ State &st()
             for (const DeviceSpec &d : kSpecs)
                 if (strcmp(a, d.arch) == 0) spec = &d;
             if (!spec) {
-                fprintf(stderr, "qbsim: QBLAS_SIM_ARCH=%s: choose sm_80, sm_89 or sm_90a\n", a);
+                fprintf(stderr, "qbsim: QBLAS_SIM_ARCH=%s: choose sm_80, sm_89, sm_90a, gfx90a or gfx942\n", a);
                 exit(2);
             }
         }
@@ -295,6 +304,13 @@ Kernel &kernel_for(const void *fn, const char *mangled)
                 t = t.substr(1, t.size() - 2);
         }
         k.name = kernel_name(t);
+        if (device().amd) {
+            /* the LDS a work-group may have, with no opt-in; the kernels'
+             * __launch_bounds__ as the AMD compiler saw them are not known
+             * here (the table comes from nvcc's PTX): only the 1024 limit */
+            k.max_dyn_smem = device().smem_optin;
+            return k;
+        }
         auto it = launch_bounds().find(k.name);
         k.max_threads = it != launch_bounds().end() ? it->second : -1;
         if (k.max_threads < 0 && kLaunchBoundsCount > 0)
@@ -368,6 +384,19 @@ void submit_launch(const void *fn, const char *mangled, dim3 grid, dim3 block, s
     L->args = std::move(args);
     L->args_bytes = args_bytes;
     L->entry = entry;
+    if (device().amd) {
+        /* hsa_kernel_dispatch_packet_t (hsa.h): workgroup_size_x/y/z (u16) at
+         * byte 4, 6, 8; grid_size_x/y/z (u32, work-items) at 12, 16, 20 */
+        const uint16_t wg[3] = {(uint16_t)block.x, (uint16_t)block.y, (uint16_t)block.z};
+        const uint64_t gx = (uint64_t)grid.x * block.x, gy = (uint64_t)grid.y * block.y, gz = (uint64_t)grid.z * block.z;
+        if (gx > 0xFFFFFFFFu || gy > 0xFFFFFFFFu || gz > 0xFFFFFFFFu) {
+            ret(cudaErrorInvalidConfiguration); /* the packet's grid sizes are 32-bit */
+            return;
+        }
+        const uint32_t gs[3] = {(uint32_t)gx, (uint32_t)gy, (uint32_t)gz};
+        memcpy(L->hsa_packet + 4, wg, sizeof wg);
+        memcpy(L->hsa_packet + 12, gs, sizeof gs);
+    }
     L->seed = st().seed ^ (0xD1B54A32D192ED03ull * ++st().submitted);
     Op op(Op::LAUNCH, stream);
     op.L = std::move(L);
@@ -383,8 +412,7 @@ extern "C" {
 cudaError_t cudaGetDeviceCount(int *count)
 {
     if (!count) return ret(cudaErrorInvalidValue);
-    (void)st();
-    *count = 1;
+    *count = st().dev.amd ? 0 : 1; /* an AMD device is the HIP runtime's (hip_runtime.cc) */
     return cudaSuccess;
 }
 cudaError_t cudaGetDevice(int *device)

@@ -49,6 +49,8 @@ struct DeviceSpec {
     int max_blocks_per_sm;
     int l2_bytes;
     size_t global_bytes;
+    int warp;          /* lanes of a warp (NVIDIA: 32) or wavefront (AMD CDNA: 64) */
+    bool amd;          /* an AMD device: the HIP runtime names see it, the CUDA ones do not */
 };
 const DeviceSpec &device();
 int arch_code(); /* 800, 890, 900 */
@@ -90,6 +92,11 @@ struct Launch {
     size_t args_bytes;
     void (*entry)(const void *args);
     uint64_t serial;   /* launch number, 1.. (the epoch of the global race shadow) */
+    /* AMD: the HSA kernel dispatch packet the hardware's dispatch_ptr points
+     * at (hsa_kernel_dispatch_packet_t: workgroup_size_x/y/z u16 at byte
+     * 4/6/8, grid_size_x/y/z u32 in work-items at 12/16/20); read-only to
+     * kernels, like the parameters */
+    alignas(64) uint8_t hsa_packet[64] = {};
     uint64_t seed;     /* block order and fiber schedule */
 };
 /* Run every block of the launch; returns cudaSuccess or the fault's error. */
@@ -228,6 +235,10 @@ Block::Cell &shadow_cell(Block &b, uint32_t off);
 
 /* Rendezvous of the warp (mask: member lanes) or warpgroup of the running thread. */
 void warp_collective(int op, uint32_t mask, void *in, void *out, void (*fn)(Block &, Rendezvous &));
+/* AMD: a rendezvous of every lane of the running thread's wavefront (64
+ * lanes; fewer in a block's last, partial wavefront). The lanes stand in
+ * rv.in / rv.out by lane; `first`/`count` say which threads they are. */
+void wave_collective(int op, void *in, void *out, void (*fn)(Block &, Rendezvous &));
 void warpgroup_collective(int op, void *in, void *out, void (*fn)(Block &, Rendezvous &));
 
 const char *thread_name(const Thread &t, char *buf, size_t n); /* "block (x,y,z) thread t (warp w lane l)" */

@@ -19,6 +19,10 @@
 
 #define QBLAS_HIP_RUNTIME 1 /* the CUDA names below are HIP's */
 
+/* On the simulated device (src/sim/include/hip) the HIP names are the
+ * simulator's CUDA ones already: nothing to map. */
+#if !defined(QBSIM_HIP)
+
 #define cudaError_t hipError_t
 #define cudaStream_t hipStream_t
 #define cudaSuccess hipSuccess
@@ -37,5 +41,7 @@ template <class F> static inline hipError_t cudaFuncSetAttribute(F *f, hipFuncAt
     return hipFuncSetAttribute(reinterpret_cast<const void *>(f), a, v);
 }
 #endif
+
+#endif /* !QBSIM_HIP */
 
 #endif /* QBLAS_HIP_CUDA_RUNTIME_API_H */
