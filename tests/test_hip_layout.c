@@ -120,6 +120,10 @@ START_TEST(u4_chunk)
             const int sh = qb_amd_u4_shift(k);
             ck_assert(b >= 0 && b < (long long)(rows / 32) * kt * 1024);
             ck_assert_int_eq(used[2 * b + sh / 4]++, 0);
+            /* the byte's other nibble is the partner's: whole bytes per (row, k octet) */
+            ck_assert_int_eq(qb_amd_u4_partner(k) / 8, k / 8);
+            ck_assert_int_eq(qb_amd_u4_byte(r, qb_amd_u4_partner(k), kt), b);
+            ck_assert_int_eq(qb_amd_u4_shift(qb_amd_u4_partner(k)), 4 - sh);
         }
     for (int r32 = 0; r32 < rows / 32; ++r32)
         for (int t = 0; t < kt; ++t)
