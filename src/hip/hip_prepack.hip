@@ -12,7 +12,8 @@
  * output byte, word or element, each computed whole from the canonical
  * inputs, so no two threads write the same byte and the result does not
  * depend on the order the threads run in; grid-stride loops over 64-bit
- * index spaces, 256 threads a block. Every position comes from hip_layout.h.
+ * index spaces, 256 threads a block. The work items are hip_prepack.h's
+ * functions (tested on the host), every position hip_layout.h's.
  * The writers of checked formats pass the prepack's verdict first
  * (dev_check.cuh: a failed content check writes nothing; NULL: unchecked),
  * as the CUDA prepack's writers do. No host synchronization or allocation:
@@ -26,6 +27,7 @@
 #include "hip_kernels.h"
 #include "hip_launchers.h"
 #include "hip_layout.h"
+#include "hip_prepack.h"
 #include "qblas/qblas_types.h"
 
 namespace qb {
@@ -44,49 +46,22 @@ static unsigned pack_blocks(long long count)
 __device__ __forceinline__ long long pack_first() { return (long long)blockIdx.x * kPackThreads + threadIdx.x; }
 __device__ __forceinline__ long long pack_stride() { return (long long)gridDim.x * kPackThreads; }
 
-/* Code k of row r of a canonical u4 weight: rows of ceil(K / 2) bytes, even
- * k in the low nibble (docs/FORMATS.md "W4A16", canonical layout; W4A8's rows
- * are K / 2 bytes with K even, the same). */
-__device__ __forceinline__ uint32_t canonical_u4(const uint8_t *src, long long rowb, int r, int k)
-{
-    return (src[(long long)r * rowb + k / 2] >> (4 * (k & 1))) & 15u;
-}
-
-/* One thread per (row r < np, k octet [8 a, 8 a + 8) of kt * 64): those
- * eight codes fill four whole bytes of the chunk (qb_amd_u4_partner), so the
- * thread writes them whole. Packed k position p holds canonical column
- * perm[p] (act-order, the CUDA prepack's meaning: W'[n][p] = W[n][perm[p]],
- * with X gathered by the same perm), or p without perm. Rows >= n and
- * positions >= k: pad. */
+/* One thread per (row r < np, k octet a < kt * 8): qb_amd_pack_u4_octet,
+ * the four whole bytes of those eight codes. */
 __global__ void __launch_bounds__(kPackThreads)
     pack_u4_kernel(const uint8_t *src, int n, int k, const int32_t *perm, int np, int kt, uint32_t pad, uint8_t *dst,
                    const unsigned long long *verdict)
 {
     if (qb::dev_failed(verdict)) return;
-    const long long rowb = ((long long)k + 1) / 2;
     const long long octets = (long long)kt * 8; /* per row */
     const long long total = (long long)np * octets;
-    for (long long i = pack_first(); i < total; i += pack_stride()) {
-        const int r = (int)(i / octets), a = (int)(i % octets);
-        auto code = [&](int p) -> uint32_t {
-            if (r >= n || p >= k) return pad;
-            const int c = perm ? perm[p] : p;
-            return c >= 0 && c < k ? canonical_u4(src, rowb, r, c) : pad; /* a bad perm reads nothing outside src */
-        };
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-            const int p = 8 * a + j, q = qb_amd_u4_partner(p);
-            dst[qb_amd_u4_byte(r, p, kt)] = (uint8_t)(code(p) << qb_amd_u4_shift(p) | code(q) << qb_amd_u4_shift(q));
-        }
-    }
+    for (long long i = pack_first(); i < total; i += pack_stride())
+        qb_amd_pack_u4_octet(src, n, k, perm, kt, pad, (int)(i / octets), (int)(i % octets), dst);
 }
 
-/* One thread per params element (g, col) of [groups][np]: s2 | z << 8 as the
- * W4A8 GEMM reads it (hip_gemm.cuh, gemm_i8_kernel: s2 = bits 0-7, z = bits
- * 8-15); per-channel: s2 = 1 (w8 = code - z). Padding columns: s2 = 1, z = 0
- * (w8 = the pad code, inside the widening's range; never stored). s1_out
- * (written by the g = 0 threads): the f16 channel scales widened exactly,
- * padding 0. The CUDA prepack's values (w4a8_prepack.cu, pack_params_kernel). */
+/* One thread per params element (g, col) of [groups][np]:
+ * qb_amd_w4a8_param. s1_out (written by the g = 0 threads): the f16 channel
+ * scales widened exactly, padding 0 (never stored). */
 __global__ void __launch_bounds__(kPackThreads)
     pack_w4a8_params_kernel(const int8_t *s2, const uint8_t *z, const uint16_t *s1, int n, int groups, int g128,
                             int np, uint16_t *params, float *s1_out, const unsigned long long *verdict)
@@ -95,12 +70,7 @@ __global__ void __launch_bounds__(kPackThreads)
     const long long total = (long long)groups * np;
     for (long long i = pack_first(); i < total; i += pack_stride()) {
         const int col = (int)(i % np), g = (int)(i / np);
-        uint32_t v = 1u;
-        if (col < n) {
-            const long long src = (long long)g * n + col;
-            v = (g128 ? (uint32_t)(uint8_t)s2[src] : 1u) | (uint32_t)z[src] << 8;
-        }
-        params[i] = (uint16_t)v;
+        params[i] = qb_amd_w4a8_param(s2, z, n, g128, g, col);
         if (g == 0) s1_out[col] = col < n ? qb_f16_to_f32(s1[col]) : 0.0f;
     }
 }
@@ -138,52 +108,24 @@ __global__ void __launch_bounds__(kPackThreads)
     }
 }
 
-/* Element e (ES bytes) of the canonical values, as bits. */
-template <int ES> __device__ __forceinline__ uint32_t sp24_value(const void *vals, long long e)
-{
-    if constexpr (ES == 1)
-        return static_cast<const uint8_t *>(vals)[e];
-    else
-        return static_cast<const uint16_t *>(vals)[e];
-}
-
-/* One thread per dense group (r, j) of 4 elements of [np][kp]: the canonical
- * 2:4 form (docs/FORMATS.md "2:4 sparse", Layout; src/cpu/sparse24.c) keeps
- * values[r][2 j] at column 4 j + i0 and values[r][2 j + 1] at 4 j + i1,
- * field = (meta[r][j / 2] >> 4 (j % 2)) & 15, i0 = field & 3, i1 = field >> 2;
- * every other element is +0 (all-zero bits). Rows >= n and groups >= k / 4:
- * zeros. (A field with i0 >= i1 fails the meta check, whose verdict gates
- * this kernel; unchecked, i1's value wins.) FNUZ: the four codes go through
- * qb_amd_fp8x4_to_fnuz (zeros stay zeros). The group's 4 ES bytes are ES
- * aligned 32-bit stores (kp % 4 == 0, dst 4-byte aligned: the launcher). */
+/* One thread per dense group (r, j) of 4 elements of [np][kp]:
+ * qb_amd_sp24_group, stored as ES aligned 32-bit words (kp % 4 == 0, dst
+ * 4-byte aligned: the launcher checks). */
 template <int ES>
 __global__ void __launch_bounds__(kPackThreads)
     sp24_decompress_kernel(const void *vals, const uint8_t *meta, int fnuz, int e5m2, int n, int k, int np, int kp,
                            uint8_t *dst, const unsigned long long *verdict)
 {
     if (qb::dev_failed(verdict)) return;
-    const int kg = k / 4, kpg = kp / 4;
-    const long long mrow = (k + 7) / 8, vrow = k / 2; /* meta bytes, values per canonical row */
+    const int kpg = kp / 4;
     const long long total = (long long)np * kpg;
     for (long long i = pack_first(); i < total; i += pack_stride()) {
         const int r = (int)(i / kpg), j = (int)(i % kpg);
-        uint32_t e[4] = {0u, 0u, 0u, 0u};
-        if (r < n && j < kg) {
-            const int f = (meta[(long long)r * mrow + j / 2] >> (4 * (j & 1))) & 15;
-            const int i0 = f & 3, i1 = f >> 2;
-            const uint32_t v0 = sp24_value<ES>(vals, (long long)r * vrow + 2 * j);
-            const uint32_t v1 = sp24_value<ES>(vals, (long long)r * vrow + 2 * j + 1);
-#pragma unroll
-            for (int c = 0; c < 4; ++c) e[c] = c == i1 ? v1 : c == i0 ? v0 : 0u;
-        }
+        uint32_t w[2];
+        qb_amd_sp24_group(vals, meta, ES, fnuz, e5m2, n, k, r, j, w);
         uint32_t *out = reinterpret_cast<uint32_t *>(dst + ((long long)r * kp + 4 * j) * ES);
-        if constexpr (ES == 1) {
-            const uint32_t w = e[0] | e[1] << 8 | e[2] << 16 | e[3] << 24;
-            out[0] = fnuz ? qb_amd_fp8x4_to_fnuz(w, e5m2) : w;
-        } else {
-            out[0] = e[0] | e[1] << 16;
-            out[1] = e[2] | e[3] << 16;
-        }
+#pragma unroll
+        for (int h = 0; h < ES; ++h) out[h] = w[h];
     }
 }
 

@@ -94,47 +94,52 @@ int sp24_dense(int shape, int w_dtype, int x_dtype, int block_scales, const qb_s
     }
 }
 
+#define QB_HIP_STR_(x) #x
+#define QB_HIP_STR(x) QB_HIP_STR_(x)
+
+/* The table, each field set by name (positional braces would leave a
+ * missed trailing field NULL without a word; tests/hip/test_hip_table.c
+ * checks that none is NULL). Constant-initialized: no code runs at load. */
+constexpr qb_hip_kernels make_table()
+{
+    qb_hip_kernels t{};
+    t.target = QB_HIP_STR(QB_HIP_TARGET);
+    t.has_fp8 = QB_HIP_GFX942; /* CDNA3's fp8 MFMA */
+    t.has_smfmac = 0;          /* no SMFMAC kernel yet: the 2:4 weights take the dense path */
+    t.qact = qact;
+    t.kv_append = kv_append;
+    t.w4a16_gather_x = w4a16_gather_x;
+    t.w4a16_reduce = w4a16_reduce;
+    t.w4a8_check = w4a8_check;
+    t.w4a8_reduce = w4a8_reduce;
+    t.fp8_reduce = fp8_reduce;
+    t.sp24_check_meta = sp24_check_meta;
+    t.sp24_colsum = sp24_colsum;
+    t.attn_merge = attn_merge;
+    t.w4a16_check = w4a16_check;
+    t.w4a16_act_order = w4a16_act_order;
+    t.dev_take = dev_take;
+    t.dev_publish = dev_publish;
+    t.dev_check_i8_zeros = dev_check_i8_zeros;
+    t.dev_copy = dev_copy;
+    t.pack_u4 = QB_HIP_SYM(pack_u4);
+    t.pack_w4a8_params = QB_HIP_SYM(pack_w4a8_params);
+    t.pack_rows = QB_HIP_SYM(pack_rows);
+    t.pack_fp8 = QB_HIP_SYM(pack_fp8);
+    t.sp24_decompress = QB_HIP_SYM(sp24_decompress);
+    t.w4a16 = QB_HIP_SYM(w4a16);
+    t.int8 = QB_HIP_SYM(int8);
+    t.w4a8 = QB_HIP_SYM(w4a8);
+    t.fp8 = QB_HIP_SYM(fp8);
+    t.sp24_dense = sp24_dense;
+    t.attn_decode = attn_decode;
+    return t;
+}
+
 } // namespace
 } // namespace amd
 } // namespace qb
 
-#define QB_HIP_STR_(x) #x
-#define QB_HIP_STR(x) QB_HIP_STR_(x)
-
-/* Designated initializers (C++20, accepted by clang in C++17 as an
- * extension) would name the fields; positional order follows hip_kernels.h,
- * and each entry's type is checked against its field's. */
-extern "C" const qb_hip_kernels QB_HIP_TABLE = {
-    QB_HIP_STR(QB_HIP_TARGET),
-    QB_HIP_GFX942, /* has_fp8: CDNA3's fp8 MFMA */
-    0,             /* has_smfmac: no SMFMAC kernel yet (the 2:4 weights take the dense path) */
-    qb::amd::qact,
-    qb::amd::kv_append,
-    qb::amd::w4a16_gather_x,
-    qb::amd::w4a16_reduce,
-    qb::amd::w4a8_check,
-    qb::amd::w4a8_reduce,
-    qb::amd::fp8_reduce,
-    qb::amd::sp24_check_meta,
-    qb::amd::sp24_colsum,
-    qb::amd::attn_merge,
-    qb::amd::w4a16_check,
-    qb::amd::w4a16_act_order,
-    qb::amd::dev_take,
-    qb::amd::dev_publish,
-    qb::amd::dev_check_i8_zeros,
-    qb::amd::dev_copy,
-    QB_HIP_SYM(pack_u4),
-    QB_HIP_SYM(pack_w4a8_params),
-    QB_HIP_SYM(pack_rows),
-    QB_HIP_SYM(pack_fp8),
-    QB_HIP_SYM(sp24_decompress),
-    QB_HIP_SYM(w4a16),
-    QB_HIP_SYM(int8),
-    QB_HIP_SYM(w4a8),
-    QB_HIP_SYM(fp8),
-    qb::amd::sp24_dense,
-    qb::amd::attn_decode,
-};
+extern "C" const qb_hip_kernels QB_HIP_TABLE = qb::amd::make_table();
 
 #endif /* !__HIP_DEVICE_COMPILE__ */
