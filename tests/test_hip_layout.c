@@ -5,11 +5,14 @@
  * (row, k) of an MFMA operand has one lane and element, every D element one
  * lane and register, every k of a stage is fed to the MFMA exactly once and
  * at the same k' for both operands, the packed u4 chunk is a bijection, and
- * the fp8 -> fnuz conversion halves every finite value exactly.
+ * the fp8 -> fnuz conversion halves every finite value exactly; and the
+ * prepack kernels' work items (src/hip/hip_prepack.h), run over every item
+ * on the host, against the canonical formats (the CPU oracle's 2:4 tools).
  * Built on every machine: nothing here needs the HIP toolchain. */
 #include "qb_test.h"
 
 #include "hip/hip_layout.h"
+#include "hip/hip_prepack.h"
 
 /* Hand-worked from the calculator's tables for v_mfma_f32_16x16x16_f16
  * (E = 4): A[0][0..3] lane 0 elements 0..3 (v0.lo v0.hi v1.lo v1.hi),
@@ -120,6 +123,10 @@ START_TEST(u4_chunk)
             const int sh = qb_amd_u4_shift(k);
             ck_assert(b >= 0 && b < (long long)(rows / 32) * kt * 1024);
             ck_assert_int_eq(used[2 * b + sh / 4]++, 0);
+            /* the byte's other nibble is the partner's: whole bytes per (row, k octet) */
+            ck_assert_int_eq(qb_amd_u4_partner(k) / 8, k / 8);
+            ck_assert_int_eq(qb_amd_u4_byte(r, qb_amd_u4_partner(k), kt), b);
+            ck_assert_int_eq(qb_amd_u4_shift(qb_amd_u4_partner(k)), 4 - sh);
         }
     for (int r32 = 0; r32 < rows / 32; ++r32)
         for (int t = 0; t < kt; ++t)
@@ -207,6 +214,102 @@ START_TEST(w4a8_widen)
 }
 END_TEST
 
+/* pack_u4's items over the whole packed weight (np = 64 rows, kt = 2 stages:
+ * n = 37, odd k = 101 with rows of 51 bytes; with and without an act-order
+ * permutation): every byte is written (two different fills give the same
+ * bytes), and every (row, k position) reads back, through the GEMM's
+ * positions (qb_amd_u4_byte / shift), as the canonical code of column
+ * perm[p] (or p), pad past n or k. */
+START_TEST(pack_u4_items)
+{
+    enum { N = 37, K = 101, NP = 64, KT = 2, ROWB = (K + 1) / 2, BYTES = NP / 32 * KT * 1024 };
+    const uint32_t pad = 8;
+    static uint8_t src[N * ROWB], dst[2][BYTES];
+    static int32_t perm[K];
+    qbt_rng r = qbt_rng_make(0x9AC4);
+    qbt_fill_bytes(&r, src, sizeof src);
+    for (int i = 0; i < K; ++i) perm[i] = i;
+    for (int i = K - 1; i > 0; --i) { /* Fisher-Yates */
+        const int j = (int)qbt_int(&r, 0, i), t = perm[i];
+        perm[i] = perm[j], perm[j] = t;
+    }
+    for (int use_perm = 0; use_perm < 2; ++use_perm) {
+        const int32_t *pm = use_perm ? perm : NULL;
+        for (int fill = 0; fill < 2; ++fill) {
+            memset(dst[fill], fill ? 0xFF : 0x00, BYTES);
+            for (int row = 0; row < NP; ++row)
+                for (int a = 0; a < KT * 8; ++a) qb_amd_pack_u4_octet(src, N, K, pm, KT, pad, row, a, dst[fill]);
+        }
+        ck_assert_int_eq(memcmp(dst[0], dst[1], BYTES), 0);
+        for (int row = 0; row < NP; ++row)
+            for (int p = 0; p < KT * 64; ++p) {
+                const uint32_t got = (dst[0][qb_amd_u4_byte(row, p, KT)] >> qb_amd_u4_shift(p)) & 15u;
+                uint32_t want = pad;
+                if (row < N && p < K) {
+                    const int c = pm ? pm[p] : p;
+                    want = (src[row * ROWB + c / 2] >> (4 * (c % 2))) & 15u;
+                }
+                ck_assert_msg(got == want, "perm %d row %d p %d: code %u, want %u", use_perm, row, p, got, want);
+            }
+    }
+}
+END_TEST
+
+/* W4A8 parameters: s2 | z << 8 from [groups][n] (g128), s2 = 1 per channel,
+ * s2 = 1 z = 0 for padding columns. */
+START_TEST(w4a8_param_items)
+{
+    const int8_t s2[6] = {1, 16, 127, 3, 5, 7};
+    const uint8_t z[6] = {0, 7, 15, 8, 1, 2};
+    ck_assert_uint_eq(qb_amd_w4a8_param(s2, z, 3, 1, 0, 1), 16u | 7u << 8);
+    ck_assert_uint_eq(qb_amd_w4a8_param(s2, z, 3, 1, 1, 2), 7u | 2u << 8); /* g 1, col 2: index 5 */
+    ck_assert_uint_eq(qb_amd_w4a8_param(s2, z, 3, 1, 1, 3), 1u);           /* padding */
+    ck_assert_uint_eq(qb_amd_w4a8_param(NULL, z, 3, 0, 0, 2), 1u | 15u << 8);
+    ck_assert_uint_eq(qb_amd_w4a8_param(NULL, z, 3, 0, 0, 4), 1u);
+}
+END_TEST
+
+/* sp24_decompress's items against the oracle's qblas_sparse24_decompress, for
+ * every 2:4 dtype, K % 8 == 0 and 4: pruned random rows compressed by the
+ * oracle, decompressed by the items into np = n + 3 rows of kp = k + 12
+ * elements: the oracle's elements (fp8: as fnuz codes, each byte of the
+ * word converted alone), zeros in the padding. */
+START_TEST(sp24_decompress_items)
+{
+    enum { N = 5, NP = N + 3, KMAX = 24, KPMAX = KMAX + 12 };
+    const qblas_dtype_t dts[] = {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16, QBLAS_DTYPE_I8, QBLAS_DTYPE_E4M3, QBLAS_DTYPE_E5M2};
+    static uint8_t dense[N * KMAX * 2], pruned[N * KMAX * 2], ref[N * KMAX * 2], vals[N * KMAX], meta[N * KMAX / 8];
+    static uint32_t out[NP * KPMAX / 4][2];
+    qbt_rng r = qbt_rng_make(0x5924);
+    for (size_t d = 0; d < sizeof dts / sizeof dts[0]; ++d)
+        for (int k = 20; k <= KMAX; k += 4) {
+            const qblas_dtype_t t = dts[d];
+            const int es = t == QBLAS_DTYPE_F16 || t == QBLAS_DTYPE_BF16 ? 2 : 1;
+            const int fnuz = t == QBLAS_DTYPE_E4M3 || t == QBLAS_DTYPE_E5M2, e5m2 = t == QBLAS_DTYPE_E5M2;
+            const int kp = k + 12;
+            qbt_fill_bytes(&r, dense, sizeof dense);
+            ck_assert_int_eq(qblas_sparse24_prune(N, k, t, dense, k, pruned, k), QBLAS_STATUS_SUCCESS);
+            ck_assert_int_eq(qblas_sparse24_compress(N, k, t, pruned, k, vals, meta), QBLAS_STATUS_SUCCESS);
+            ck_assert_int_eq(qblas_sparse24_decompress(N, k, t, vals, meta, ref, k), QBLAS_STATUS_SUCCESS);
+            for (int row = 0; row < NP; ++row)
+                for (int j = 0; j < kp / 4; ++j)
+                    qb_amd_sp24_group(vals, meta, es, fnuz, e5m2, N, k, row, j, out[row * (kp / 4) + j]);
+            for (int row = 0; row < NP; ++row)
+                for (int c = 0; c < kp; ++c) {
+                    const uint32_t *w = out[row * (kp / 4) + c / 4];
+                    const uint32_t got = es == 1 ? (w[0] >> (8 * (c % 4))) & 0xFFu : (w[(c % 4) / 2] >> (16 * (c % 2))) & 0xFFFFu;
+                    uint32_t want = 0;
+                    if (row < N && c < k) {
+                        want = es == 1 ? ref[row * k + c] : ((const uint16_t *)ref)[row * k + c];
+                        if (fnuz) want = qb_amd_fp8x4_to_fnuz(want, e5m2) & 0xFFu;
+                    }
+                    ck_assert_msg(got == want, "%s k %d row %d col %d: 0x%x, want 0x%x", qblas_dtype_name(t), k, row, c,
+                                  got, want);
+                }
+        }
+}
+END_TEST
+
 Suite *qbt_suite(void)
 {
     Suite *s = suite_create("hip_layout");
@@ -217,6 +320,9 @@ Suite *qbt_suite(void)
     tcase_add_test(tc, u4_chunk);
     tcase_add_test(tc, fp8_to_fnuz_all);
     tcase_add_test(tc, w4a8_widen);
+    tcase_add_test(tc, pack_u4_items);
+    tcase_add_test(tc, w4a8_param_items);
+    tcase_add_test(tc, sp24_decompress_items);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,6 +2,7 @@
  * the 2:4 f16/bf16 weights' dense path, for the three block shapes. */
 #include "hip_gemm.cuh"
 #include "hip_launch.h"
+#include "hip_launchers.h"
 
 namespace qb {
 namespace amd {

@@ -5,6 +5,7 @@
  * for activations E4M3, E5M2 or E4M3FNUZ. */
 #include "hip_gemm.cuh"
 #include "hip_launch.h"
+#include "hip_launchers.h"
 
 namespace qb {
 namespace amd {

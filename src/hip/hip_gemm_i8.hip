@@ -4,6 +4,7 @@
  * gfx942 v_mfma_i32_16x16x32_i8 (the same k runs, hip_gemm.cuh). */
 #include "hip_gemm.cuh"
 #include "hip_launch.h"
+#include "hip_launchers.h"
 
 namespace qb {
 namespace amd {

@@ -7,10 +7,9 @@
  * object only, and its launchers are named for the target (hip_names.h), so
  * both targets live in one libqblas. Each target's objects export one table
  * of launchers, qb_hip_kernels_<target>; the host code will pick the table
- * of the device's target and call nothing else. (Not written yet: the table
- * definitions, hip_table.hip, and the host dispatch that calls them; today
- * the launchers are the extern "C" qb_hip_<target>_<name> functions of the
- * .hip files and the shared sources, and hip_backend.c launches nothing.)
+ * of the device's target and call nothing else (hip_table.hip defines it;
+ * not written yet: the host dispatch that calls it, so hip_backend.c
+ * launches nothing).
  *
  * Parameter structs: the shared kernels' own (cuda_kernels.h, kernels_*.h,
  * compiled against src/hip/include, where their CUDA runtime names are
@@ -62,7 +61,11 @@ extern "C" {
  * activations' (fp8 only). */
 
 /* The launchers of one gfx target (every function returns a hipError_t,
- * as an int so that this table reads the same from C and C++). */
+ * as an int so that this table reads the same from C and C++; the stream is
+ * a hipStream_t). The shared sources' launchers are those of the CUDA
+ * backend (their headers say what they do); the writers of a prepack take
+ * its verdict (cuda_kernels.h, device-side checks: a failed check writes
+ * nothing; NULL: nothing was checked). */
 typedef struct qb_hip_kernels {
     const char *target;     /* "gfx90a", "gfx942" */
     int has_fp8, has_smfmac;
@@ -73,32 +76,65 @@ typedef struct qb_hip_kernels {
                           void *stream);
     int (*w4a16_reduce)(const qb_w4a16_kparams *p, void *stream);
     int (*w4a8_check)(const uint8_t *codes, const int8_t *s2, const uint8_t *z, int n, int k, int g128,
-                      unsigned long long *first, void *stream);
+                      unsigned long long *verdict, void *stream);
     int (*w4a8_reduce)(const qb_w4a8_kparams *p, void *stream);
     int (*fp8_reduce)(const qb_fp8_kparams *p, void *stream);
-    int (*sp24_check_meta)(const uint8_t *meta, int n, int k, int *bad, void *stream);
-    int (*sp24_colsum)(const int8_t *vals, int n, int k, int np, int32_t *out, void *stream);
+    int (*sp24_check_meta)(const uint8_t *meta, int n, int k, unsigned long long *verdict, void *stream);
+    /* out [np]: the kept i8 values' sum per row (0 past n) */
+    int (*sp24_colsum)(const int8_t *vals, int n, int k, int np, int32_t *out, const unsigned long long *verdict,
+                       void *stream);
     int (*attn_merge)(const qb_attn_kparams *p, int num_splits, void *ws, void *stream);
-    /* AMD kernels */
+    /* W4A16 prepack: zeros <= 15, g_idx in range with gs columns per group
+     * (counts: QB_DEV_COUNTS ints of scratch); perm (act-order, gs <= 128) */
+    int (*w4a16_check)(const uint8_t *zeros, const int32_t *g_idx, int n, int k, int groups, int gs,
+                       unsigned long long *verdict, int32_t *counts, void *stream);
+    int (*w4a16_act_order)(const int32_t *g_idx, int k, int groups, int gs, int32_t *cursor, int32_t *perm,
+                           const unsigned long long *verdict, void *stream);
+    /* device-side checks (dev_check.cu) */
+    int (*dev_take)(qb_dev_block *b, void *stream);
+    int (*dev_publish)(const unsigned long long *verdict, unsigned long long *status, void *stream);
+    int (*dev_check_i8_zeros)(const int32_t *zx, long long count, unsigned long long *verdict,
+                              unsigned long long *status, void *stream);
+    int (*dev_copy)(void *dst, const void *src, size_t bytes, const unsigned long long *verdict, void *stream);
+    /* AMD kernels: prepack (hip_prepack.hip) */
+    /* canonical u4 codes (rows of ceil(k/2) bytes, even k low) -> the chunks
+     * above, np rows (a multiple of 32, >= n) x kt * 64 k (>= k); packed
+     * position p holds canonical column perm[p] (act-order: perm from
+     * w4a16_act_order, X gathered by the same perm), or p when perm is NULL;
+     * rows >= n and positions >= k hold pad_code */
     int (*pack_u4)(const uint8_t *src, int n, int k, const int32_t *perm, int np, int kt, int pad_code, uint8_t *dst,
-                   void *stream);
+                   const unsigned long long *verdict, void *stream);
+    /* W4A8: params [groups][np] = s2 | z << 8 (per-channel, groups 1: s2 = 1;
+     * padding 1: s2 = 1, z = 0) and s1_out [np] = s1 (f16 bits) as f32,
+     * padding 0 */
     int (*pack_w4a8_params)(const int8_t *s2, const uint8_t *z, const uint16_t *s1, int n, int groups, int g128,
-                            int np, uint16_t *params, float *s1_out, void *stream);
+                            int np, uint16_t *params, float *s1_out, const unsigned long long *verdict,
+                            void *stream);
+    /* [rows][n] -> [rows][np] of elem_bytes (1, 2, 4), columns >= n = pad's
+     * bits (W4A16 scales [groups][np], pad 0; zeros, pad 8) */
+    int (*pack_rows)(const void *src, int rows, int n, int np, int elem_bytes, uint32_t pad, void *dst,
+                     const unsigned long long *verdict, void *stream);
     /* fp8 codes of src_dtype (E4M3, E5M2, E4M3FNUZ) -> the fnuz codes the MFMA reads (docs/FORMATS.md) */
     int (*pack_fp8)(const uint8_t *src, long long count, int src_dtype, uint8_t *dst, void *stream);
     /* canonical 2:4 values + meta -> dense [np][kp] of w_dtype (fp8: as fnuz codes), zero padding */
     int (*sp24_decompress)(const void *vals, const uint8_t *meta, int w_dtype, int n, int k, int np, int kp,
-                           void *dst, void *stream);
+                           void *dst, const unsigned long long *verdict, void *stream);
+    /* AMD kernels: GEMMs (hip_gemm_*.hip); shape: QB_HIP_SHAPE_* */
     int (*w4a16)(int shape, int act_dtype, const qb_w4a16_kparams *p, void *stream);
     int (*int8)(int shape, const qb_int8_kparams *p, void *stream);
     int (*w4a8)(int shape, const qb_w4a8_kparams *p, void *stream);
     int (*fp8)(int shape, const qb_fp8_kparams *p, void *stream);
     int (*sp24_dense)(int shape, int w_dtype, int x_dtype, int block_scales, const qb_sp24_kparams *p, void *stream);
+    /* shared source: the decode attention (attn_decode.cu) */
     int (*attn_decode)(const qb_attn_kparams *p, int group_tile, int num_splits, void *ws, void *stream);
 } qb_hip_kernels;
 
-/* Defined by the objects of each target the build compiles (weak: a build
- * for one target leaves the other NULL). */
+/* Defined by the objects of each target the build compiles (hip_table.hip;
+ * weak: a build for one target leaves the other NULL). A weak reference
+ * does not pull an archive member: with the static libqblas.a, a table is
+ * linked only if something references it strongly (or hip_table.o is
+ * pulled in otherwise), so the host dispatch must name the built targets'
+ * tables strongly (e.g. from a define the build passes). */
 extern const qb_hip_kernels qb_hip_kernels_gfx90a __attribute__((weak));
 extern const qb_hip_kernels qb_hip_kernels_gfx942 __attribute__((weak));
 

@@ -64,6 +64,11 @@ QB_HD long long qb_amd_u4_byte(int r, int k, int kt)
 }
 /* 0: low nibble, 4: high */
 QB_HD int qb_amd_u4_shift(int k) { return 4 * ((k % 8) / 4); }
+/* The other code in (r, k)'s byte: (r, k ^ 4), at the other nibble (kl =
+ * 8 q + j and 8 q + 4 + j share byte 4 q + j). So the four bytes of row r's
+ * k [8 a, 8 a + 8) hold exactly those eight codes: a writer that owns such
+ * a run owns whole bytes (the prepack's gather, hip_prepack.hip). */
+QB_HD int qb_amd_u4_partner(int k) { return k ^ 4; }
 
 /* ---- fp8 codes as the CDNA3 MFMA reads them (FNUZ) ----
  * Four codes at once, as the kernels convert activations in registers and

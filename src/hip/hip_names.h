@@ -8,7 +8,11 @@
  *     share a host-side launch function, so each launch finds its own target's code
  *     object;
  *   - the extern "C" launchers of the shared sources (src/cuda) to
- *     qb_hip_<target>_<name> (a per-target table, hip_kernels.h, will list them).
+ *     qb_hip_<target>_<name>, listed below (the AMD sources' own launchers,
+ *     the .hip files of src/hip, are written QB_HIP_SYM(name) where they are defined
+ *     and declared, hip_launchers.h, so they need no entry here);
+ *   - the target's launcher table (hip_kernels.h, defined by hip_table.hip)
+ *     to qb_hip_kernels_<target> (QB_HIP_TABLE).
  * The host code (src/hip/hip_*.c) calls none of these names: it reaches a
  * target's kernels through its table, qb_hip_kernels_<target>.
  * Force-included by the HIP prelude (src/hip/include/cuda_runtime.h). */

@@ -16,7 +16,8 @@
 #     spills (VGPRs to AGPRs, SGPRs to VGPR lanes: the metadata's spill
 #     counts with a private segment of 0) are not memory; they are printed;
 #   - the decode attention kernels (the shared source, CUDA cores / VALU:
-#     no MFMA) exist and use no scratch either;
+#     no MFMA) and the 8 prepack kernels (src/hip/hip_prepack.hip) exist and
+#     use no scratch either;
 #   - no global symbol is defined twice across the objects of all targets
 #     (both targets live in one libqblas, next to the CUDA backend).
 # Tools: llvm-19 and clang-tools-19 (tools/deps), or those named by
@@ -60,7 +61,16 @@ for tdir in "$objdir"/*/; do
        k != "" && /v_mfma|v_smfmac/ {for (i = 1; i <= NF; i++) if ($i ~ /^v_s?mfma/) m[k] = m[k] " " $i}
        k != "" && /scratch_|buffer_load|buffer_store/ {bad[k] = 1}
        END {for (k in m) print k, (k in bad ? "SCRATCH" : "ok"), m[k]}' "$tmp/$t.dis" | sort >"$tmp/$t.kdis"
-  nf16=0 ni8=0 nfp8=0 ndec=0 ddec=0
+  nf16=0 ni8=0 nfp8=0 ndec=0 ddec=0 npk=0
+  # a kernel without MFMA: scratch fails (private segment, or scratch /
+  # buffer accesses in its code), VGPRs spilled to AGPRs are printed
+  valu_no_scratch() { # kernel priv vsp
+    if [ "$2" != 0 ] || grep -A100000 -F "<$1>:" "$tmp/$t.dis" | awk 'NR > 1 && /^[0-9a-f]+ <.*>:$/ {exit} /scratch_|buffer_load|buffer_store/ {f = 1} END {exit !f}'; then
+      echo "FAIL $t $1: scratch (private segment $2, VGPR spills $3)"; return 1
+    elif [ "$3" != 0 ]; then
+      echo "ok   $t $1: $3 VGPRs spilled to AGPRs (private segment 0, no scratch)"
+    fi
+  }
   while read -r k priv vsp ssp; do
     want=""
     if [[ $k =~ gemm_f16_kernelILi[0-9]ELb([01])ELb[01]EE ]]; then
@@ -78,11 +88,11 @@ for tdir in "$objdir"/*/; do
     elif [[ $k =~ attn_decode_kernel ]]; then
       # the decode attention (shared source, no MFMA): no scratch either
       ndec=$((ndec + 1))
-      if [ "$priv" != 0 ] || grep -A100000 -F "<$k>:" "$tmp/$t.dis" | awk 'NR > 1 && /^[0-9a-f]+ <.*>:$/ {exit} /scratch_|buffer_load|buffer_store/ {f = 1} END {exit !f}'; then
-        echo "FAIL $t $k: scratch (private segment $priv, VGPR spills $vsp)"; fail=1; ddec=1
-      elif [ "$vsp" != 0 ]; then
-        echo "ok   $t $k: $vsp VGPRs spilled to AGPRs (private segment 0, no scratch)"
-      fi
+      valu_no_scratch "$k" "$priv" "$vsp" || { fail=1; ddec=1; }
+      continue
+    elif [[ $k =~ (pack_u4|pack_w4a8_params|pack_rows|pack_fp8|sp24_decompress)_kernel ]]; then
+      npk=$((npk + 1))
+      valu_no_scratch "$k" "$priv" "$vsp" || fail=1
       continue
     else
       continue
@@ -115,6 +125,11 @@ for tdir in "$objdir"/*/; do
     echo "FAIL $t: no decode attention kernel"; fail=1
   elif [ "$ddec" = 0 ]; then
     echo "$t: $ndec decode attention kernels, none uses scratch"
+  fi
+  if [ "$npk" != 8 ]; then
+    echo "FAIL $t: $npk prepack kernels, want 8 (u4, W4A8 params, 3 row widths, fp8, 2:4 of 1 and 2 bytes)"; fail=1
+  else
+    echo "$t: 8 prepack kernels checked for scratch"
   fi
 done
 # one definition of each global symbol across every target's objects
