@@ -68,15 +68,23 @@ static int64_t pad16(int64_t k) { return qb_cdiv(k, 16) * 16; }
 static int shape_of(const qb_hip_cfg *c) { return c->shape; }
 static int64_t bm_of(const qb_hip_cfg *c) { return QB_HIP_SHAPE_BM(c->shape); }
 
-/* A packed weight of this format: its layout, else why not. */
+/* A weight packed for another backend (or another format). */
+static qblas_status_t foreign(qblas_handle_t h, const qblas_weight_t *w, qblas_layout_t want, const char *fam)
+{
+    if (w->layout != QBLAS_LAYOUT_CANONICAL && w->layout != want)
+        return qb_fail(h, QBLAS_STATUS_ARCH_MISMATCH, "weight layout %d was packed for another backend (HIP %s: %d)",
+                       (int)w->layout, fam, (int)want);
+    return QBLAS_STATUS_SUCCESS;
+}
+
+/* A packed weight of this format (after foreign() and the shape checks, so
+ * that a weight this target can never run is not told to prepack). */
 static qblas_status_t check_layout(qblas_handle_t h, const qblas_weight_t *w, qblas_layout_t want, const char *fam)
 {
+    (void)want;
     if (w->layout == QBLAS_LAYOUT_CANONICAL)
         return UNSUPPORTED("the HIP %s GEMM takes weights packed by qblas_prepack() on a HIP handle: prepack first",
                            fam);
-    if (w->layout != want)
-        return qb_fail(h, QBLAS_STATUS_ARCH_MISMATCH, "weight layout %d was packed for another backend (HIP %s: %d)",
-                       (int)w->layout, fam, (int)want);
     if ((uintptr_t)w->data % 256) return INVALID("packed %s weight data misaligned (not as qblas_prepack() left it)", fam);
     return QBLAS_STATUS_SUCCESS;
 }
@@ -184,7 +192,8 @@ static qblas_status_t w4a16_plan(qblas_handle_t h, const qb_gemm_args *a, const 
     const qblas_act_t *x = a->x;
     qblas_tuning_entry_t key;
     qblas_status_t st;
-    if ((st = check_layout(h, w, QBLAS_LAYOUT_HIP_W4A16, "W4A16")) || (st = w4_geo_of(h, w, w->zeros != NULL, &p->g)) ||
+    if ((st = foreign(h, w, QBLAS_LAYOUT_HIP_W4A16, "W4A16")) || (st = w4_geo_of(h, w, w->zeros != NULL, &p->g)) ||
+        (st = check_layout(h, w, QBLAS_LAYOUT_HIP_W4A16, "W4A16")) ||
         (st = check_m(h, a->m, "W4A16")))
         return st;
     const uint8_t *base = (const uint8_t *)w->data;
@@ -356,7 +365,8 @@ static qblas_status_t fp8_plan_of(qblas_handle_t h, const qb_gemm_args *a, const
     qblas_tuning_entry_t key;
     fp8_geo g = {0};
     qblas_status_t st;
-    if ((st = check_layout(h, w, QBLAS_LAYOUT_HIP_FP8, "FP8")) || (st = fp8_geo_of(h, w, &g)) ||
+    if ((st = foreign(h, w, QBLAS_LAYOUT_HIP_FP8, "FP8")) || (st = fp8_geo_of(h, w, &g)) ||
+        (st = check_layout(h, w, QBLAS_LAYOUT_HIP_FP8, "FP8")) ||
         (st = check_m(h, a->m, "FP8")) || (st = check_rows16(h, a->x, 1, "FP8")))
         return st;
     if ((const uint8_t *)w->scales != (const uint8_t *)w->data + g.scales)
@@ -458,7 +468,8 @@ static qblas_status_t w4a8_plan(qblas_handle_t h, const qb_gemm_args *a, const q
     const qblas_weight_t *w = a->w;
     qblas_tuning_entry_t key;
     qblas_status_t st;
-    if ((st = check_layout(h, w, QBLAS_LAYOUT_HIP_W4A8, "W4A8")) || (st = w8_geo_of(h, w, &p->g)) ||
+    if ((st = foreign(h, w, QBLAS_LAYOUT_HIP_W4A8, "W4A8")) || (st = w8_geo_of(h, w, &p->g)) ||
+        (st = check_layout(h, w, QBLAS_LAYOUT_HIP_W4A8, "W4A8")) ||
         (st = check_m(h, a->m, "W4A8")) || (st = check_rows16(h, a->x, 1, "W4A8")))
         return st;
     const uint8_t *base = (const uint8_t *)w->data;
@@ -579,7 +590,8 @@ static qblas_status_t sp24_plan(qblas_handle_t h, const qb_gemm_args *a, const q
     const qblas_weight_t *w = a->w;
     qblas_tuning_entry_t key;
     qblas_status_t st;
-    if ((st = check_layout(h, w, QBLAS_LAYOUT_HIP_SPARSE24, "2:4 sparse")) || (st = sp_geo_of(h, w, &p->g)) ||
+    if ((st = foreign(h, w, QBLAS_LAYOUT_HIP_SPARSE24, "2:4 sparse")) || (st = sp_geo_of(h, w, &p->g)) ||
+        (st = check_layout(h, w, QBLAS_LAYOUT_HIP_SPARSE24, "2:4 sparse")) ||
         (st = check_m(h, a->m, "2:4 sparse")) || (st = check_rows16(h, a->x, p->g.es, "2:4 sparse")))
         return st;
     if (p->g.nsw && (const uint8_t *)w->scales != (const uint8_t *)w->data + p->g.scales)
