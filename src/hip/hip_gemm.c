@@ -26,9 +26,10 @@
  *            W4A16, reduced by w4a8_reduce.
  *   SPARSE24 layout 35 (prepack required): the weight decompressed to dense
  *            rows (sp24_decompress), run by the dense MFMA kernel of its
- *            dtype; fp8 weights gfx942 only. X rows 16-byte aligned; f16,
- *            bf16 and fp8 X staged into a zero-padded copy when k % 16 != 0
- *            (a NaN past k would meet the zero padding). No split-K.
+ *            dtype; fp8 weights gfx942 only. X rows 16-byte aligned; X
+ *            staged into a zero-padded copy when k % 16 != 0 (the launcher
+ *            reads rows up to k rounded up to 16: past the last row's end,
+ *            and a NaN there would meet the zero padding). No split-K.
  *
  * Packed blobs (docs/FORMATS.md, "HIP (AMD) backend", "Packed blobs"):
  * every section starts on a 256-byte boundary from the blob's first
@@ -598,8 +599,9 @@ static qblas_status_t sp24_plan(qblas_handle_t h, const qb_gemm_args *a, const q
         return INVALID("packed 2:4 weight pointers are not as qblas_prepack() left them");
     qb_tuning_gemm_key(a, &key);
     if (!(p->cfg = qb_hip_select(h, QBLAS_WFORMAT_SPARSE24, w->dtype, a->m, &key, fixed, &st))) return st;
-    /* floating X: elements k .. k rounded up to 16 are read and must be zeros (they meet zero weights) */
-    p->stage_x = w->dtype != QBLAS_DTYPE_I8 && a->k % 16 != 0;
+    /* elements k .. k rounded up to 16 are read: past the last row's end, and they must be zeros (a NaN
+     * would meet the zero padding) */
+    p->stage_x = a->k % 16 != 0;
     p->ldo = pad16(a->k) * p->g.es;
     p->ws_bytes = p->stage_x ? ALIGN256((size_t)a->m * (size_t)p->ldo) + 255 : 0;
     return QBLAS_STATUS_SUCCESS;
