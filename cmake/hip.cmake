@@ -94,9 +94,11 @@ if(qb_want_hip)
   file(GLOB QBLAS_HIP_HOST_SRC CONFIGURE_DEPENDS ${qb_hip_dir}/*.c)
   target_sources(qblas PRIVATE ${QBLAS_HIP_HOST_SRC} ${qb_hip_objects})
   add_dependencies(qblas qblas_hip_objects)
+  # src/hip/include first: the kernels' parameter headers (src/cuda/kernels_*.h,
+  # read through hip_kernels.h) include <cuda_runtime_api.h>, HIP's there
   set_source_files_properties(${QBLAS_HIP_HOST_SRC} PROPERTIES
     COMPILE_DEFINITIONS "__HIP_PLATFORM_AMD__=1"
-    INCLUDE_DIRECTORIES "${PROJECT_SOURCE_DIR}/src;${QBLAS_HIP_INCLUDE}")
+    INCLUDE_DIRECTORIES "${qb_hip_dir}/include;${PROJECT_SOURCE_DIR}/src;${QBLAS_HIP_INCLUDE}")
   # the kernel objects' host halves register their code objects with the HIP
   # runtime and use the C++ runtime
   target_link_libraries(qblas PUBLIC ${QBLAS_AMDHIP64} stdc++)

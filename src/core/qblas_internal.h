@@ -231,6 +231,18 @@ qblas_status_t qb_check_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, 
                                   const void *ws, size_t ws_bytes);
 qblas_status_t qb_check_append(qblas_handle_t h, const qblas_kv_cache_t *kv, const qb_append_args *a);
 
+/* ---- split-K planning of the 4-bit weight GEMMs (src/core/splits.c) ----
+ * Their blocks (`blocks` of them) cover the M x Np output: split K when the
+ * grid alone leaves fewer than `target` blocks (the device's compute units
+ * times the blocks each holds), aiming at target. Each split covers at
+ * least 4 of the kt k tiles, and the 4-byte partial sums (written and read
+ * back: 8 * M * Np bytes per split) stay within a quarter of the weight
+ * bytes (Np * Kp / 2), so splits <= Kp / (64 M); at most max_splits. A
+ * plan's choice (fixed) gives the count instead (kept within 1 ..
+ * max_splits and kt). Sets *tiles_per_split and *splits (no split is empty). */
+void qb_plan_splits(int64_t target, int64_t m, int64_t blocks, int64_t kt, int64_t kp, int64_t max_splits,
+                    const qb_choice *fixed, int64_t *tiles_per_split, int64_t *splits);
+
 /* Largest K for integer GEMMs: keeps |sum (x - zx) * w| < 2^31 (255*128*65536 < 2^31). */
 #define QB_INT_GEMM_MAX_K 65536
 

@@ -197,21 +197,7 @@ void qb_cuda_plan_splits(const qb_cuda_state *s, int64_t m, int64_t blocks, size
 {
     int64_t per_sm = s->smem_per_sm / (int64_t)(smem + 1024);
     per_sm = per_sm < 1 ? 1 : per_sm > 4 ? 4 : per_sm;
-    const int64_t target = s->sms * per_sm;
-    int64_t n = 1;
-    if (fixed) { /* a plan's count: any 1 .. max_splits is correct; at most one split per k tile */
-        n = fixed->splits < 1 ? 1 : fixed->splits > max_splits ? max_splits : fixed->splits;
-        if (n > kt) n = kt;
-    } else if (blocks < target) {
-        int64_t most = kt / 4, traffic = kp / (64 * m);
-        if (traffic < most) most = traffic;
-        n = qb_cdiv(target, blocks);
-        if (n > most) n = most;
-        if (n > max_splits) n = max_splits;
-        if (n < 1) n = 1;
-    }
-    *tiles_per_split = qb_cdiv(kt, n);
-    *splits = qb_cdiv(kt, *tiles_per_split); /* no empty split */
+    qb_plan_splits(s->sms * per_sm, m, blocks, kt, kp, max_splits, fixed, tiles_per_split, splits);
 }
 
 static qblas_status_t cuda_gemm(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *c, void *ws,

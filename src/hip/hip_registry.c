@@ -11,8 +11,9 @@
  * into registers (hip_gemm.cuh). 2:4 runs dense with the weight
  * decompressed at prepack on both targets (the names say "dense"): the
  * gfx942 smfmac forms are wrapped (hip_isa.h) but no kernel uses them yet.
- * Only the names and shapes are used so far: the host dispatch that will
- * launch them is not written (hip_backend.c). */
+ * The host dispatch (hip_backend.c, qb_hip_select) picks among them and
+ * launches the shape through the target's launcher table; the choice index
+ * of a plan is a position in the target's list. */
 #include <string.h>
 
 #include "hip_kernels_shapes.h"
