@@ -96,8 +96,12 @@ if(qb_want_hip)
   add_dependencies(qblas qblas_hip_objects)
   # src/hip/include first: the kernels' parameter headers (src/cuda/kernels_*.h,
   # read through hip_kernels.h) include <cuda_runtime_api.h>, HIP's there
+  set(qb_hip_has "")
+  foreach(t ${QBLAS_HIP_TARGETS})
+    list(APPEND qb_hip_has QB_HIP_HAS_${t}=1) # the host code names the built targets' launcher tables
+  endforeach()
   set_source_files_properties(${QBLAS_HIP_HOST_SRC} PROPERTIES
-    COMPILE_DEFINITIONS "__HIP_PLATFORM_AMD__=1"
+    COMPILE_DEFINITIONS "__HIP_PLATFORM_AMD__=1;${qb_hip_has}"
     INCLUDE_DIRECTORIES "${qb_hip_dir}/include;${PROJECT_SOURCE_DIR}/src;${QBLAS_HIP_INCLUDE}")
   # the kernel objects' host halves register their code objects with the HIP
   # runtime and use the C++ runtime

@@ -126,6 +126,10 @@ extern const qb_backend_ops *const qb_backends[];
  * the host-only functions) and returns the status, so a check reads
  *     if (bad) return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "k=%lld ...", ...);
  */
+/* A device-side check's record (src/common/qblas_dev_records.h) as its
+ * status, the reason recorded on h; backend names the backend in messages. */
+qblas_status_t qb_dev_explain(qblas_handle_t h, unsigned long long rec, const char *backend);
+
 qblas_status_t qb_fail(qblas_handle_t h, qblas_status_t st, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

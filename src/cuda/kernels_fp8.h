@@ -26,6 +26,7 @@ typedef struct qb_fp8_kparams {
     long long ldx;
     const uint8_t *w;       /* [n][k] fp8 codes (canonical, K-major per output channel) */
     int x_dtype, w_dtype;   /* qblas_dtype_t: E4M3 or E5M2 (E4M3FNUZ has no NVIDIA tensor-core type) */
+    int w_fnuz;             /* HIP only: w holds the FNUZ codes of w_dtype's values (layout 34), not w_dtype's */
     int scales;             /* QB_FP8_SCALES_OUTER or QB_FP8_SCALES_BLOCK128 */
     const float *sx, *sw;   /* OUTER: [m] or [1], [n] or [1]; BLOCK128: [m][kb], [ceil(n/128)][kb] */
     int sx_per_row, sw_per_row; /* OUTER only */

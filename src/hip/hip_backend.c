@@ -112,7 +112,6 @@ static qblas_status_t hip_init_state(qblas_handle_t h, qb_hip_state *s)
     /* the device-side checks' words, set before any stream can run a kernel that records into them */
     QB_HIP_TRY(h, hipMalloc((void **)&s->dev, sizeof *s->dev));
     QB_HIP_TRY(h, hipMemset(s->dev, 0, sizeof *s->dev));
-    QB_HIP_TRY(h, hipMemset(&s->dev->w4a8_first, 0xFF, sizeof s->dev->w4a8_first)); /* QB_DEV_PASS */
     QB_HIP_TRY(h, hipDeviceSynchronize());
     return QBLAS_STATUS_SUCCESS;
 }
@@ -213,6 +212,23 @@ const qb_hip_cfg *qb_hip_select(qblas_handle_t h, qblas_wformat_t f, qblas_dtype
 qb_choice qb_hip_choice(qblas_handle_t h, const qb_hip_cfg *c, int64_t splits)
 {
     return (qb_choice){cfg_index(qb_hip(h)->target, c), (int32_t)splits, c->name};
+}
+
+qblas_status_t qb_hip_device_ptr(qblas_handle_t h, const void *p, const char *what)
+{
+    /* hipPointerGetAttribute, not hipPointerGetAttributes: its struct changed between HIP 5 and 6 */
+    enum hipMemoryType type = hipMemoryTypeHost;
+    int dev = -1;
+    if (!p) return QBLAS_STATUS_SUCCESS;
+    if (hipPointerGetAttribute(&type, HIP_POINTER_ATTRIBUTE_MEMORY_TYPE, (hipDeviceptr_t)(uintptr_t)p) != hipSuccess ||
+        hipPointerGetAttribute(&dev, HIP_POINTER_ATTRIBUTE_DEVICE_ORDINAL, (hipDeviceptr_t)(uintptr_t)p) != hipSuccess) {
+        (void)hipGetLastError(); /* the failed query left an error: clear it */
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "%s is not a HIP pointer", what);
+    }
+    if (type == hipMemoryTypeUnified) return QBLAS_STATUS_SUCCESS; /* (HIP 5.2 has no hipMemoryTypeManaged) */
+    if (type != hipMemoryTypeDevice || dev != qb_hip(h)->device)
+        return qb_fail(h, QBLAS_STATUS_INVALID_VALUE, "%s is not memory of HIP device %d", what, qb_hip(h)->device);
+    return QBLAS_STATUS_SUCCESS;
 }
 
 qblas_status_t qb_hip_stage_x(qblas_handle_t h, const void *x, int64_t ldx_bytes, const int32_t *perm, int64_t m,

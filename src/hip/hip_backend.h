@@ -11,27 +11,14 @@
 #include "hip_kernels.h"
 #include "hip_registry.h"
 
-/* The device-side checks' words (allocated and zeroed at qblas_create;
- * qblas_device_status reads and resets them):
- *   status      the first record of the checks that record into a status
- *               word (activation quantization's static scale; 0: none);
- *   w4a8_first  W4A8 prepack content check: the smallest record since the
- *               last read (QB_DEV_PASS: none), the table's w4a8_check;
- *   sp24_bad    2:4 prepack meta check: nonzero once a field failed. */
-typedef struct qb_hip_dev {
-    unsigned long long status;
-    unsigned long long w4a8_first;
-    int32_t sp24_bad;
-    int32_t pad_;
-} qb_hip_dev;
-
 typedef struct qb_hip_state {
     int device;
     int cus;                         /* compute units */
     const qb_hip_target *target;     /* registry entry of the device's gfx target */
     const qb_hip_kernels *k;         /* its launcher table */
     const qb_hip_cfg *forced;        /* $QBLAS_HIP_KERNEL, or NULL */
-    qb_hip_dev *dev;                 /* device memory */
+    qb_dev_block *dev;               /* device memory: the device-side checks' status and prepack verdict
+                                      * (cuda_kernels.h, shared with the CUDA backend) */
 } qb_hip_state;
 
 static inline qb_hip_state *qb_hip(qblas_handle_t h) { return (qb_hip_state *)h->backend_state; }
@@ -45,6 +32,8 @@ qblas_status_t qb_hip_status(qblas_handle_t h, hipError_t e, const char *call);
         if (qb_e_ != hipSuccess) return qb_hip_status((h), qb_e_, #call);           \
     } while (0)
 
+/* p (may be NULL) is memory of the handle's device (or managed): else INVALID_VALUE naming `what`. */
+qblas_status_t qb_hip_device_ptr(qblas_handle_t h, const void *p, const char *what);
 /* The handle's device is the current one. */
 qblas_status_t qb_hip_on_device(qblas_handle_t h);
 
@@ -82,6 +71,10 @@ qblas_status_t qb_hip_attention(qblas_handle_t h, const qblas_kv_cache_t *kv, co
 qblas_status_t qb_hip_kv_append(qblas_handle_t h, const qblas_kv_cache_t *kv, const qb_append_args *a, void *stream);
 
 /* device-side checks (hip_device_status.c) */
+/* The handle's prepack verdict, reset to QB_DEV_PASS on s: a prepack's
+ * check kernels record into it, then dev_publish, then its writing kernels
+ * take it as their gate (as CUDA's qb_cuda_prepack_verdict). */
+qblas_status_t qb_hip_prepack_verdict(qblas_handle_t h, hipStream_t s, unsigned long long **verdict);
 qblas_status_t qb_hip_device_status(qblas_handle_t h, void *stream, qblas_status_t *status);
 
 #endif /* QBLAS_HIP_BACKEND_H */

@@ -6,20 +6,23 @@
  * AMD kernels' own (docs/FORMATS.md, "HIP (AMD) backend").
  *
  *   W4A16    layout 32 (prepack required). k % 16 == 0 (the launcher reads
- *            X in whole 16-element runs of k * 2 bytes). Act-order (g_idx)
- *            NOT_SUPPORTED: the table has no kernel that computes the
- *            permutation on the device (CUDA's w4a16_act_order), and
- *            prepack never synchronizes, so it cannot read g_idx on the
- *            host. X is staged (w4a16_gather_x) when its rows are not
- *            16-byte aligned. Split-K as CUDA plans it (qb_plan_splits),
- *            reduced by w4a16_reduce.
+ *            X in whole 16-element runs of k * 2 bytes). Act-order (g_idx,
+ *            group_size <= 128): as CUDA's, the permutation computed on the
+ *            device at prepack (w4a16_act_order), the codes packed through
+ *            it and X gathered through it into the workspace. X is also
+ *            staged (w4a16_gather_x) when its rows are not 16-byte aligned.
+ *            Split-K as CUDA plans it (qb_plan_splits), reduced by
+ *            w4a16_reduce.
  *   INT8     the CANONICAL weight (nothing to prepack: NOT_SUPPORTED, as
  *            CUDA). k % 16 == 0, X rows and W 16-byte aligned. Zero points:
- *            column sums per call into the workspace (the table's
- *            sp24_colsum over rows of k bytes, read as 2:4 values of 2k).
- *   FP8      gfx942 only (gfx90a: NOT_SUPPORTED); layout 34 (prepack
- *            required: the codes become FNUZ, pack_fp8). k % 16 == 0, X
- *            rows 16-byte aligned. No split-K (splits = 1).
+ *            their range checked on the device (the verdict gates the
+ *            GEMM) and the column sums per call into the workspace (the
+ *            table's sp24_colsum over rows of k bytes, read as 2:4 values
+ *            of 2k).
+ *   FP8      gfx942 only (gfx90a: NOT_SUPPORTED); the CANONICAL weight (its
+ *            OCP codes converted to FNUZ in registers, as the activations'
+ *            are) or layout 34 (converted once at prepack, pack_fp8).
+ *            k % 16 == 0, X rows 16-byte aligned. No split-K (splits = 1).
  *   W4A8     layout 33 (prepack required). Any even k: X is staged into a
  *            zero-padded copy when k % 16 != 0 (the launcher reads X rows up
  *            to k rounded up to 16). X rows 16-byte aligned. Split-K as
@@ -38,14 +41,12 @@
  * n, k and the descriptor's fields, and checks the pointers against them.
  *
  * Prepack writes with the caller's dst and stream only (no allocation, no
- * synchronization): the table's packing kernels, hipMemsetAsync for
- * padding, hipMemcpyAsync / hipMemcpy2DAsync (device to device) for the
- * scale tensors. Content checks (W4A8 parameters, 2:4 meta) record into
- * the handle's device words read by qblas_device_status; unlike CUDA's,
- * the table's writers take no verdict, so a failed check does not stop
- * them writing dst (the packed weight is then unspecified, never read out
- * of bounds). W4A16 zero points (<= 15) are not checked on the device:
- * the table has no such kernel.
+ * synchronization): the table's packing kernels (padding included) and,
+ * for FP8's scale copy, hipMemcpyAsync (device to device).
+ * Content checks (W4A16 zero points and g_idx, W4A8 parameters, 2:4 meta)
+ * run first and record their verdict; as CUDA's, the writers take it as
+ * their gate (a failed check writes nothing into dst) and the first
+ * record becomes qblas_device_status's answer.
  */
 #include <stdio.h>
 #include <string.h>
@@ -114,30 +115,18 @@ static void plan_splits(qblas_handle_t h, int64_t m, const qb_hip_cfg *c, int64_
                    splits);
 }
 
-/* A tensor of `rows` rows of `cols` elements (esz bytes) into one of `ld` columns, the pad columns set to
- * bytes of value `pad` (when ld > cols). */
-static qblas_status_t copy_rows(qblas_handle_t h, void *dst, int64_t ld, const void *src, int64_t rows, int64_t cols,
-                                int esz, int pad, hipStream_t s)
-{
-    if (ld > cols) QB_HIP_TRY(h, hipMemsetAsync(dst, pad, (size_t)rows * (size_t)ld * (size_t)esz, s));
-    QB_HIP_TRY(h, hipMemcpy2DAsync(dst, (size_t)ld * (size_t)esz, src, (size_t)cols * (size_t)esz,
-                                   (size_t)cols * (size_t)esz, (size_t)rows, hipMemcpyDeviceToDevice, s));
-    return QBLAS_STATUS_SUCCESS;
-}
-
 /* ======================================================================= W4A16 (layout 32) */
 
 typedef struct {
     int64_t np, kt, groups;
     int esz, group_shift;
-    size_t codes, scales, zeros, total; /* offsets from the blob's start; bytes dst must hold */
+    size_t codes, scales, zeros, perm, total; /* offsets from the blob's start; bytes dst must hold */
 } w4_geo;
 
 static qblas_status_t w4_geo_of(qblas_handle_t h, const qblas_weight_t *w, bool has_zeros, w4_geo *g)
 {
-    if (w->g_idx)
-        return UNSUPPORTED("HIP W4A16 act-order (g_idx) is not supported: the AMD launcher table has no kernel that "
-                           "computes the k permutation on the device, and prepack does not synchronize to read g_idx");
+    if (w->g_idx && w->group_size > 128)
+        return UNSUPPORTED("HIP W4A16 act-order needs group_size <= 128 (group_size=%d)", w->group_size);
     if (w->k % 16)
         return UNSUPPORTED("HIP W4A16 needs k %% 16 == 0 (k=%lld): X is read in whole 16-element runs", LL(w->k));
     if (w->n > MAX_N || w->k > MAX_MK)
@@ -156,6 +145,8 @@ static qblas_status_t w4_geo_of(qblas_handle_t h, const qblas_weight_t *w, bool 
     off += ALIGN256((size_t)g->groups * (size_t)g->np * (size_t)g->esz);
     g->zeros = off;
     if (has_zeros) off += ALIGN256((size_t)g->groups * (size_t)g->np);
+    g->perm = off; /* act-order: packed k position -> canonical column */
+    if (w->g_idx) off += ALIGN256((size_t)w->k * sizeof(int32_t));
     g->total = off + 255;
     return QBLAS_STATUS_SUCCESS;
 }
@@ -168,14 +159,29 @@ static qblas_status_t w4a16_prepack(qblas_handle_t h, const qblas_weight_t *w, u
     qblas_status_t st = w4_geo_of(h, w, w->zeros != NULL, &g);
     if (st) return st;
     if (!w->scales) return INVALID("weight scales are NULL");
-    QB_HIP_TRY(h, K->pack_u4((const uint8_t *)w->data, (int)w->n, (int)w->k, NULL, (int)g.np, (int)g.kt, 8,
-                             base + g.codes, s));
-    if ((st = copy_rows(h, base + g.scales, g.np, w->scales, g.groups, w->n, g.esz, 0, s))) return st;
-    if (w->zeros && (st = copy_rows(h, base + g.zeros, g.np, w->zeros, g.groups, w->n, 1, 8, s))) return st;
+    /* as CUDA's: the content checks (zeros <= 15; g_idx in range, whole
+     * groups), then the writers gated by their verdict; the permutation's
+     * cursors borrow the codes section, which pack_u4 writes afterwards */
+    qb_dev_block *dev = qb_hip(h)->dev;
+    unsigned long long *v = NULL;
+    int32_t *perm = w->g_idx ? (int32_t *)(base + g.perm) : NULL;
+    const int n = (int)w->n, k = (int)w->k, groups = (int)g.groups;
+    if (w->zeros || w->g_idx) {
+        if ((st = qb_hip_prepack_verdict(h, s, &v))) return st;
+        QB_HIP_TRY(h, K->w4a16_check((const uint8_t *)w->zeros, w->g_idx, n, k, groups, w->group_size, v, dev->counts,
+                                     s));
+        QB_HIP_TRY(h, K->dev_publish(v, &dev->status, s));
+    }
+    if (perm)
+        QB_HIP_TRY(h, K->w4a16_act_order(w->g_idx, k, groups, w->group_size, (int32_t *)(base + g.codes), perm, v, s));
+    QB_HIP_TRY(h, K->pack_u4((const uint8_t *)w->data, n, k, perm, (int)g.np, (int)g.kt, 8, base + g.codes, v, s));
+    QB_HIP_TRY(h, K->pack_rows(w->scales, groups, n, (int)g.np, g.esz, 0, base + g.scales, v, s));
+    if (w->zeros) QB_HIP_TRY(h, K->pack_rows(w->zeros, groups, n, (int)g.np, 1, 8, base + g.zeros, v, s));
     out->layout = QBLAS_LAYOUT_HIP_W4A16;
     out->data = base + g.codes;
     out->scales = base + g.scales;
     out->zeros = w->zeros ? base + g.zeros : NULL;
+    out->g_idx = perm; /* packed: the permutation */
     return QBLAS_STATUS_SUCCESS;
 }
 
@@ -198,11 +204,12 @@ static qblas_status_t w4a16_plan(qblas_handle_t h, const qb_gemm_args *a, const 
         (st = check_m(h, a->m, "W4A16")))
         return st;
     const uint8_t *base = (const uint8_t *)w->data;
-    if ((const uint8_t *)w->scales != base + p->g.scales || (w->zeros && (const uint8_t *)w->zeros != base + p->g.zeros))
+    if ((const uint8_t *)w->scales != base + p->g.scales || (w->zeros && (const uint8_t *)w->zeros != base + p->g.zeros) ||
+        (w->g_idx && (const uint8_t *)w->g_idx != base + p->g.perm))
         return INVALID("packed W4A16 weight pointers are not as qblas_prepack() left them");
     qb_tuning_gemm_key(a, &key);
     if (!(p->cfg = qb_hip_select(h, QBLAS_WFORMAT_W4A16, x->dtype, a->m, &key, fixed, &st))) return st;
-    p->stage_x = !al16(x->data) || (x->ld * 2) % 16;
+    p->stage_x = w->g_idx != NULL || !al16(x->data) || (x->ld * 2) % 16; /* act-order: X gathered by the permutation */
     plan_splits(h, a->m, p->cfg, p->g.np, p->g.kt, fixed, &p->tps, &p->splits);
     /* no overflow: m, k <= 2^30, np < 2^23, splits <= 32 */
     size_t off = 0;
@@ -243,7 +250,7 @@ static qblas_status_t w4a16_gemm(qblas_handle_t h, const qb_gemm_args *a, const 
         .bias = a->bias, .partial = p.splits > 1 ? (float *)(base + p.p_off) : NULL,
     };
     if (p.stage_x) {
-        if ((st = qb_hip_stage_x(h, a->x->data, a->x->ld * 2, NULL, a->m, a->k * 2, a->k * 2, base + p.x_off, s)))
+        if ((st = qb_hip_stage_x(h, a->x->data, a->x->ld * 2, w->g_idx, a->m, a->k * 2, a->k * 2, base + p.x_off, s)))
             return st;
         kp.x = base + p.x_off;
         kp.ldx = a->k;
@@ -275,7 +282,8 @@ static qblas_status_t int8_plan(qblas_handle_t h, const qb_gemm_args *a, const q
     if (!al16(w->data)) return UNSUPPORTED("HIP INT8 needs the weight data 16-byte aligned");
     qb_tuning_gemm_key(a, &key);
     if (!(p->cfg = qb_hip_select(h, QBLAS_WFORMAT_INT8, QBLAS_DTYPE_I8, a->m, &key, fixed, &st))) return st;
-    p->ws_bytes = a->x->zeros ? ALIGN256((size_t)a->n * sizeof(int32_t)) + 255 : 0;
+    /* zero points: the column sums (n int32), then the zero points' verdict */
+    p->ws_bytes = a->x->zeros ? ALIGN256((size_t)a->n * sizeof(int32_t)) + sizeof(unsigned long long) + 255 : 0;
     return QBLAS_STATUS_SUCCESS;
 }
 
@@ -288,14 +296,22 @@ static qblas_status_t int8_gemm(qblas_handle_t h, const qb_gemm_args *a, const q
     qblas_status_t st = int8_plan(h, a, c, &p);
     if (st) return st;
     int32_t *colsum = x->zeros ? (int32_t *)align256(ws) : NULL;
+    unsigned long long *verdict =
+        colsum ? (unsigned long long *)((uint8_t *)colsum + ALIGN256((size_t)a->n * sizeof(int32_t))) : NULL;
     qb_int8_kparams kp = {
         .x = (const int8_t *)x->data, .ldx = x->ld, .w = (const int8_t *)w->data, .sx = x->scales,
         .sw = (const float *)w->scales, .sx_per_row = x->scale_mode == QBLAS_SCALE_PER_ROW,
-        .sw_per_row = w->scale_mode == QBLAS_SCALE_PER_ROW, .zx = x->zeros, .colsum = colsum, .m = (int)a->m,
+        .sw_per_row = w->scale_mode == QBLAS_SCALE_PER_ROW, .zx = x->zeros, .colsum = colsum, .verdict = verdict,
+        .m = (int)a->m,
         .n = (int)a->n, .k = (int)a->k, .y = a->y, .ldy = a->ldy, .y_dtype = (int)a->y_dtype, .bias = a->bias,
     };
     /* sum_k W[n][k]: rows of k bytes are the value rows of a 2:4 weight of 2k columns */
-    if (colsum) QB_HIP_TRY(h, K->sp24_colsum(kp.w, kp.n, 2 * kp.k, kp.n, colsum, s));
+    if (colsum) {
+        /* the zero points' range (their verdict gates the GEMM, their record is the status), and sum_k W[n][k]:
+         * rows of k bytes are the value rows of a 2:4 weight of 2k columns */
+        QB_HIP_TRY(h, K->dev_check_i8_zeros(x->zeros, a->m, verdict, &qb_hip(h)->dev->status, s));
+        QB_HIP_TRY(h, K->sp24_colsum(kp.w, kp.n, 2 * kp.k, kp.n, colsum, NULL, s));
+    }
     QB_HIP_TRY(h, K->int8(shape_of(p.cfg), &kp, s));
     return QBLAS_STATUS_SUCCESS;
 }
@@ -366,12 +382,16 @@ static qblas_status_t fp8_plan_of(qblas_handle_t h, const qb_gemm_args *a, const
     qblas_tuning_entry_t key;
     fp8_geo g = {0};
     qblas_status_t st;
+    /* the CANONICAL weight (as CUDA takes it: OCP codes converted to FNUZ in
+     * registers) or the packed one (layout 34: FNUZ already) */
     if ((st = foreign(h, w, QBLAS_LAYOUT_HIP_FP8, "FP8")) || (st = fp8_geo_of(h, w, &g)) ||
-        (st = check_layout(h, w, QBLAS_LAYOUT_HIP_FP8, "FP8")) ||
         (st = check_m(h, a->m, "FP8")) || (st = check_rows16(h, a->x, 1, "FP8")))
         return st;
-    if ((const uint8_t *)w->scales != (const uint8_t *)w->data + g.scales)
+    if (w->layout == QBLAS_LAYOUT_CANONICAL) {
+        if (!al16(w->data) || w->k % 16) return UNSUPPORTED("HIP FP8 needs the weight rows 16-byte aligned");
+    } else if ((uintptr_t)w->data % 256 || (const uint8_t *)w->scales != (const uint8_t *)w->data + g.scales) {
         return INVALID("packed FP8 weight pointers are not as qblas_prepack() left them");
+    }
     /* e4m3fnuz activations are read as they are by the e4m3 (fp8) kernels */
     const qblas_dtype_t act = a->x->dtype == QBLAS_DTYPE_E5M2 ? QBLAS_DTYPE_E5M2 : QBLAS_DTYPE_E4M3;
     qb_tuning_gemm_key(a, &key);
@@ -381,8 +401,9 @@ static qblas_status_t fp8_plan_of(qblas_handle_t h, const qb_gemm_args *a, const
 
 static void fp8_name(const qb_gemm_args *a, const fp8_plan *p, char name[QBLAS_KERNEL_NAME_MAX])
 {
-    snprintf(name, QBLAS_KERNEL_NAME_MAX, "%s_x%s_w%s%s", p->cfg->name, dname(a->x->dtype), dname(a->w->dtype),
-             a->w->scale_mode == QBLAS_SCALE_BLOCK_128X128 ? "_block128" : "");
+    /* as CUDA's: fp8_<x>x<w>_<target>_..., the configuration's name after its "fp8_" */
+    snprintf(name, QBLAS_KERNEL_NAME_MAX, "fp8_%sx%s_%s%s", dname(a->x->dtype), dname(a->w->dtype),
+             p->cfg->name + strlen("fp8_"), a->w->scale_mode == QBLAS_SCALE_BLOCK_128X128 ? "_block128" : "");
 }
 
 static qblas_status_t fp8_gemm(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *c, hipStream_t s)
@@ -400,6 +421,7 @@ static qblas_status_t fp8_gemm(qblas_handle_t h, const qb_gemm_args *a, const qb
         .sw_per_row = w->scale_mode == QBLAS_SCALE_PER_ROW, .m = (int)a->m, .n = (int)a->n, .k = (int)a->k,
         .kb = (int)qb_cdiv(a->k, 128), .y = a->y, .ldy = a->ldy, .y_dtype = (int)a->y_dtype, .bias = a->bias,
         .partial = NULL, .splits = 1, .split_tiles = (int)qb_cdiv(a->k, QB_HIP_BK),
+        .w_fnuz = w->layout == QBLAS_LAYOUT_HIP_FP8,
     };
     QB_HIP_TRY(h, qb_hip(h)->k->fp8(shape_of(p.cfg), &kp, s));
     return QBLAS_STATUS_SUCCESS;
@@ -440,13 +462,16 @@ static qblas_status_t w4a8_prepack(qblas_handle_t h, const qblas_weight_t *w, ui
     qblas_status_t st = w8_geo_of(h, w, &g);
     if (st) return st;
     const int n = (int)w->n, k = (int)w->k;
-    /* the content check records into the handle's W4A8 word (qblas_device_status reports it) */
+    /* the content check, then the writers, gated by its verdict (as CUDA's) */
+    unsigned long long *v;
+    if ((st = qb_hip_prepack_verdict(h, s, &v))) return st;
     QB_HIP_TRY(h, K->w4a8_check((const uint8_t *)w->data, (const int8_t *)w->group_scales, (const uint8_t *)w->zeros,
-                                n, k, g.g128, &qb_hip(h)->dev->w4a8_first, s));
-    QB_HIP_TRY(h, K->pack_u4((const uint8_t *)w->data, n, k, NULL, (int)g.np, (int)g.kt, 8, base + g.codes, s));
+                                n, k, g.g128, v, s));
+    QB_HIP_TRY(h, K->dev_publish(v, &qb_hip(h)->dev->status, s));
+    QB_HIP_TRY(h, K->pack_u4((const uint8_t *)w->data, n, k, NULL, (int)g.np, (int)g.kt, 0, base + g.codes, v, s));
     QB_HIP_TRY(h, K->pack_w4a8_params((const int8_t *)w->group_scales, (const uint8_t *)w->zeros,
                                       (const uint16_t *)w->scales, n, (int)g.groups, g.g128, (int)g.np,
-                                      (uint16_t *)(base + g.params), (float *)(base + g.s1), s));
+                                      (uint16_t *)(base + g.params), (float *)(base + g.s1), v, s));
     /* as CUDA's: data the codes, zeros the lane parameters (s2 | z << 8), scales the f32 channel scales */
     out->layout = QBLAS_LAYOUT_HIP_W4A8;
     out->data = base + g.codes;
@@ -563,14 +588,16 @@ static qblas_status_t sp24_prepack(qblas_handle_t h, const qblas_weight_t *w, ui
     qblas_status_t st = sp_geo_of(h, w, &g);
     if (st) return st;
     const int n = (int)w->n, k = (int)w->k;
-    QB_HIP_TRY(h, K->sp24_check_meta((const uint8_t *)w->meta, n, k, &qb_hip(h)->dev->sp24_bad, s));
+    /* the meta check, then the writers, gated by its verdict (as CUDA's) */
+    unsigned long long *v;
+    if ((st = qb_hip_prepack_verdict(h, s, &v))) return st;
+    QB_HIP_TRY(h, K->sp24_check_meta((const uint8_t *)w->meta, n, k, v, s));
+    QB_HIP_TRY(h, K->dev_publish(v, &qb_hip(h)->dev->status, s));
     QB_HIP_TRY(h, K->sp24_decompress(w->data, (const uint8_t *)w->meta, (int)w->dtype, n, k, n, (int)g.kp,
-                                     base + g.dense, s));
-    if (g.nsw)
-        QB_HIP_TRY(h, hipMemcpyAsync(base + g.scales, w->scales, (size_t)g.nsw * sizeof(float),
-                                     hipMemcpyDeviceToDevice, s));
+                                     base + g.dense, v, s));
+    if (g.nsw) QB_HIP_TRY(h, K->dev_copy(base + g.scales, w->scales, (size_t)g.nsw * sizeof(float), v, s));
     if (w->dtype == QBLAS_DTYPE_I8)
-        QB_HIP_TRY(h, K->sp24_colsum((const int8_t *)w->data, n, k, n, (int32_t *)(base + g.colsum), s));
+        QB_HIP_TRY(h, K->sp24_colsum((const int8_t *)w->data, n, k, n, (int32_t *)(base + g.colsum), v, s));
     out->layout = QBLAS_LAYOUT_HIP_SPARSE24;
     out->data = base + g.dense;
     out->meta = NULL; /* decompressed: no metadata */
@@ -583,7 +610,8 @@ typedef struct {
     sp_geo g;
     int stage_x;
     int64_t ldo; /* staged X: row bytes (k rounded up to 16 elements) */
-    size_t ws_bytes;
+    int zx_verdict;
+    size_t v_off, ws_bytes;
 } sp_plan;
 
 static qblas_status_t sp24_plan(qblas_handle_t h, const qb_gemm_args *a, const qb_choice *fixed, sp_plan *p)
@@ -595,7 +623,7 @@ static qblas_status_t sp24_plan(qblas_handle_t h, const qb_gemm_args *a, const q
         (st = check_layout(h, w, QBLAS_LAYOUT_HIP_SPARSE24, "2:4 sparse")) ||
         (st = check_m(h, a->m, "2:4 sparse")) || (st = check_rows16(h, a->x, p->g.es, "2:4 sparse")))
         return st;
-    if (p->g.nsw && (const uint8_t *)w->scales != (const uint8_t *)w->data + p->g.scales)
+    if (w->meta || (p->g.nsw && (const uint8_t *)w->scales != (const uint8_t *)w->data + p->g.scales))
         return INVALID("packed 2:4 weight pointers are not as qblas_prepack() left them");
     qb_tuning_gemm_key(a, &key);
     if (!(p->cfg = qb_hip_select(h, QBLAS_WFORMAT_SPARSE24, w->dtype, a->m, &key, fixed, &st))) return st;
@@ -603,7 +631,12 @@ static qblas_status_t sp24_plan(qblas_handle_t h, const qb_gemm_args *a, const q
      * would meet the zero padding) */
     p->stage_x = a->k % 16 != 0;
     p->ldo = pad16(a->k) * p->g.es;
-    p->ws_bytes = p->stage_x ? ALIGN256((size_t)a->m * (size_t)p->ldo) + 255 : 0;
+    /* the staged X, then (i8 with zero points) the zero points' verdict */
+    p->zx_verdict = w->dtype == QBLAS_DTYPE_I8 && a->x->zeros;
+    size_t off = p->stage_x ? ALIGN256((size_t)a->m * (size_t)p->ldo) : 0;
+    p->v_off = off;
+    if (p->zx_verdict) off += sizeof(unsigned long long);
+    p->ws_bytes = off ? off + 255 : 0;
     return QBLAS_STATUS_SUCCESS;
 }
 
@@ -632,6 +665,12 @@ static qblas_status_t sp24_gemm(qblas_handle_t h, const qb_gemm_args *a, const q
         .colsum = i8 ? (const int32_t *)(base + p.g.colsum) : NULL, .verdict = NULL, .y = a->y, .ldy = a->ldy,
         .y_dtype = (int)a->y_dtype, .bias = a->bias,
     };
+    if (p.zx_verdict) {
+        /* the zero points' range: its verdict gates the GEMM, its record is the status */
+        unsigned long long *v = (unsigned long long *)(align256(ws) + p.v_off);
+        QB_HIP_TRY(h, qb_hip(h)->k->dev_check_i8_zeros(x->zeros, a->m, v, &qb_hip(h)->dev->status, s));
+        kp.verdict = v;
+    }
     if (p.stage_x) {
         uint8_t *xs = align256(ws);
         if ((st = qb_hip_stage_x(h, x->data, x->ld * p.g.es, NULL, a->m, a->k * p.g.es, p.ldo, xs, s))) return st;
@@ -683,6 +722,13 @@ qblas_status_t qb_hip_prepack(qblas_handle_t h, const qblas_weight_t *w, void *d
     (void)dst_bytes; /* the core checked it against prepack_size */
     qblas_status_t st = qb_hip_prepack_size(h, w, &need);
     if (st || (st = qb_hip_on_device(h))) return st;
+    /* the kernels read and write these: device memory of this device (a host pointer would fault) */
+    if ((st = qb_hip_device_ptr(h, w->data, "weight data")) || (st = qb_hip_device_ptr(h, w->scales, "weight scales")) ||
+        (st = qb_hip_device_ptr(h, w->zeros, "weight zeros")) ||
+        (st = qb_hip_device_ptr(h, w->group_scales, "group scales")) ||
+        (st = qb_hip_device_ptr(h, w->g_idx, "g_idx")) || (st = qb_hip_device_ptr(h, w->meta, "2:4 meta")) ||
+        (st = qb_hip_device_ptr(h, dst, "prepack dst")))
+        return st;
     uint8_t *base = align256(dst);
     qblas_weight_t out = *w; /* the canonical format fields stay (the core validates them on every GEMM) */
     switch (w->format) {

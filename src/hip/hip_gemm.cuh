@@ -89,7 +89,9 @@ struct GemmArgs {
     const float *sx, *sw;
     int sx_per_row, sw_per_row;
     const int32_t *zx, *colsum;
+    const unsigned long long *verdict; /* with zx: the zero points' check; failed: write nothing */
     int block_scales, kb, exp2_adjust;
+    int w_ocp;              /* fp8: the weight codes are OCP (canonical), converted to FNUZ in registers */
     /* output */
     void *y;
     long long ldy;
@@ -403,6 +405,7 @@ __global__ void __launch_bounds__(QB_HIP_THREADS) gemm_f16_kernel(const GemmArgs
 template <int SHAPE, bool W4A8>
 __global__ void __launch_bounds__(QB_HIP_THREADS) gemm_i8_kernel(const GemmArgs a)
 {
+    if (a.verdict && *a.verdict != QB_DEV_PASS) return; /* the whole grid alike: decided before the launch */
     using G = Geo<SHAPE>;
     constexpr int TN = G::TN, TM = G::TM;
     const WaveTile<SHAPE> wt(a);
@@ -509,18 +512,24 @@ __global__ void __launch_bounds__(QB_HIP_THREADS) gemm_fp8_kernel(const GemmArgs
 #pragma unroll
         for (int tm = 0; tm < TM; ++tm) acc[tn][tm] = blk[tn][tm] = f32x4{0.f, 0.f, 0.f, 0.f};
     auto compute = [&](const Stage &st) {
-        uint32_t xf[TM][4];
+        uint32_t xf[TM][4], wf[TN][4];
 #pragma unroll
         for (int tm = 0; tm < TM; ++tm)
 #pragma unroll
             for (int i = 0; i < 4; ++i) xf[tm][i] = fp8_to_fnuz<XT>(st.x[tm].w[i]);
+        /* canonical OCP weights are converted here, as the activations are;
+         * prepacked ones (layout 34, 2:4's dense path) are FNUZ already */
+#pragma unroll
+        for (int tn = 0; tn < TN; ++tn)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) wf[tn][i] = a.w_ocp ? qb_amd_fp8x4_to_fnuz(st.w[tn].w[i], WBF8) : st.w[tn].w[i];
 #pragma unroll
         for (int s = 0; s < 2; ++s)
 #pragma unroll
             for (int tn = 0; tn < TN; ++tn)
 #pragma unroll
                 for (int tm = 0; tm < TM; ++tm)
-                    blk[tn][tm] = mma_fp8_step<WBF8, XBF8>(st.w[tn].w, xf[tm], s, blk[tn][tm]);
+                    blk[tn][tm] = mma_fp8_step<WBF8, XBF8>(wf[tn], xf[tm], s, blk[tn][tm]);
     };
     auto promote = [&](int kb) {
 #pragma unroll

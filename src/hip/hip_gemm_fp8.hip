@@ -58,6 +58,7 @@ extern "C" int QB_HIP_SYM(fp8)(int shape, const qb_fp8_kparams *p, void *stream)
     a.sx = p->sx, a.sw = p->sw, a.sx_per_row = p->sx_per_row, a.sw_per_row = p->sw_per_row;
     a.block_scales = p->scales == QB_FP8_SCALES_BLOCK128, a.kb = p->kb;
     a.exp2_adjust = exp2_adjust(p->x_dtype, p->w_dtype);
+    a.w_ocp = !p->w_fnuz && p->w_dtype != QBLAS_DTYPE_E4M3FNUZ;
     a.y = p->y, a.ldy = p->ldy, a.y_dtype = p->y_dtype, a.bias = p->bias;
     a.partial = p->partial, a.partial_ld = p->n;
     return launch_fp8(shape, p->x_dtype, p->w_dtype, a, p->n, static_cast<hipStream_t>(stream));

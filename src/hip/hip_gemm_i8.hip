@@ -35,7 +35,7 @@ extern "C" int QB_HIP_SYM(int8)(int shape, const qb_int8_kparams *p, void *strea
     a.kx = a.kw = p->k;
     a.tiles_per_split = a.kt, a.splits = 1;
     a.sx = p->sx, a.sw = p->sw, a.sx_per_row = p->sx_per_row, a.sw_per_row = p->sw_per_row;
-    a.zx = p->zx, a.colsum = p->colsum;
+    a.zx = p->zx, a.colsum = p->colsum, a.verdict = p->zx ? p->verdict : nullptr;
     a.y = p->y, a.ldy = p->ldy, a.y_dtype = p->y_dtype, a.bias = p->bias;
     return by_shape<I8Kernels<false>>(shape, a, p->n, static_cast<hipStream_t>(stream));
 }
@@ -65,7 +65,7 @@ extern "C" int QB_HIP_SYM(sp24_dense_i8)(int shape, const qb_sp24_kparams *p, vo
     a.kx = padded16(p->k), a.kw = p->kt * QB_HIP_BK;
     a.tiles_per_split = p->kt, a.splits = 1;
     a.sx = p->sx, a.sw = p->sw, a.sx_per_row = p->sx_per_row, a.sw_per_row = p->sw_per_row;
-    a.zx = p->zx, a.colsum = p->colsum;
+    a.zx = p->zx, a.colsum = p->colsum, a.verdict = p->zx ? p->verdict : nullptr;
     a.y = p->y, a.ldy = p->ldy, a.y_dtype = p->y_dtype, a.bias = p->bias;
     return by_shape<I8Kernels<false>>(shape, a, p->n, static_cast<hipStream_t>(stream));
 }

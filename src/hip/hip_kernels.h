@@ -129,14 +129,21 @@ typedef struct qb_hip_kernels {
     int (*attn_decode)(const qb_attn_kparams *p, int group_tile, int num_splits, void *ws, void *stream);
 } qb_hip_kernels;
 
-/* Defined by the objects of each target the build compiles (hip_table.hip;
- * weak: a build for one target leaves the other NULL). A weak reference
- * does not pull an archive member: with the static libqblas.a, a table is
- * linked only if something references it strongly (or hip_table.o is
- * pulled in otherwise), so the host dispatch must name the built targets'
- * tables strongly (e.g. from a define the build passes). */
+/* Defined by the objects of each target the build compiles (hip_table.hip).
+ * The host code is told which (QB_HIP_HAS_<target>, from cmake/hip.cmake /
+ * sim.cmake) and names those tables strongly, so that they are linked from
+ * the static libqblas.a (a weak reference pulls no archive member); a
+ * target not built stays a weak, NULL reference. */
+#if defined(QB_HIP_HAS_gfx90a)
+extern const qb_hip_kernels qb_hip_kernels_gfx90a;
+#else
 extern const qb_hip_kernels qb_hip_kernels_gfx90a __attribute__((weak));
+#endif
+#if defined(QB_HIP_HAS_gfx942)
+extern const qb_hip_kernels qb_hip_kernels_gfx942;
+#else
 extern const qb_hip_kernels qb_hip_kernels_gfx942 __attribute__((weak));
+#endif
 
 #ifdef __cplusplus
 }

@@ -31,4 +31,8 @@ const qb_hip_target *qb_hip_target_find(const char *gfx);
 size_t qb_hip_target_kernels(const qb_hip_target *t, qblas_wformat_t f, qblas_dtype_t act, const char **names,
                              size_t cap);
 
+/* Every configuration of the target gfx (fn per configuration; tests'
+ * registry coverage, as qb_cuda_catalog): how many there are. */
+int qb_hip_catalog(const char *gfx, void (*fn)(void *ctx, const char *family, const char *name), void *ctx);
+
 #endif /* QBLAS_HIP_REGISTRY_H */

@@ -49,4 +49,17 @@ hipError_t hipGetDeviceProperties(hipDeviceProp_t *p, int d)
     return hipSuccess;
 }
 
+hipError_t hipDeviceGetAttribute(int *value, hipDeviceAttribute_t attr, int d)
+{
+    if (!value) return hipErrorInvalidValue;
+    if (!device().amd || d != 0) return hipErrorInvalidDevice;
+    switch (attr) {
+    case hipDeviceAttributeMaxThreadsPerBlock: *value = 1024; return hipSuccess;
+    case hipDeviceAttributeWarpSize: *value = device().warp; return hipSuccess;
+    case hipDeviceAttributeMultiprocessorCount: *value = device().sms; return hipSuccess;
+    case hipDeviceAttributeMaxSharedMemoryPerBlock: *value = device().smem_optin; return hipSuccess;
+    }
+    return hipErrorInvalidValue; /* an attribute this stand-in does not model */
+}
+
 } // extern "C"

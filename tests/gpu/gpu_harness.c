@@ -100,6 +100,17 @@ double gamma_n(double n, double u) { return n * u / (1.0 - n * u); }
 const char *dn(qblas_dtype_t t) { return qblas_dtype_name(t); }
 const qblas_dtype_t kY[3] = {QBLAS_DTYPE_F16, QBLAS_DTYPE_BF16, QBLAS_DTYPE_F32};
 
+bool g_amd;
+const char *g_gfx = "";
+bool gpu_has_fp8(void)
+{
+    if (g_amd) return strcmp(g_gfx, "gfx942") == 0;
+    int dev = 0, major = 0, minor = 0;
+    CUDA_OK(cudaGetDevice(&dev));
+    CUDA_OK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    CUDA_OK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
+    return major * 10 + minor >= 89;
+}
 static char *g_kernels[1024];
 static int g_n_kernels;
 void note_kernel(const char *name)
@@ -440,7 +451,11 @@ void expect_align_refusals(qblas_handle_t gh, int64_t m, int64_t n, int64_t k, c
 
 /* ---------------------------------------------------------------- FP8 GEMM results */
 int64_t cdiv64(int64_t a, int64_t b) { return (a + b - 1) / b; }
-qb_fp8_fmt fp8_fmt(qblas_dtype_t t) { return t == QBLAS_DTYPE_E4M3 ? QB_FP8_E4M3 : QB_FP8_E5M2; }
+qb_fp8_fmt fp8_fmt(qblas_dtype_t t)
+{
+    return t == QBLAS_DTYPE_E4M3 ? QB_FP8_E4M3 : t == QBLAS_DTYPE_E4M3FNUZ ? QB_FP8_E4M3FNUZ : QB_FP8_E5M2;
+}
+uint8_t fp8_nan_code(qblas_dtype_t t) { return t == QBLAS_DTYPE_E4M3FNUZ ? 0x80 : 0x7F; }
 
 /* A random code: a small integer in [-4, 4], or +-2^e with e uniform over
  * the format's subnormals up to 32 (the sums stay far from f16 overflow:
@@ -448,7 +463,7 @@ qb_fp8_fmt fp8_fmt(qblas_dtype_t t) { return t == QBLAS_DTYPE_E4M3 ? QB_FP8_E4M3
 uint8_t fp8_rand_code(qblas_dtype_t t, bool exact)
 {
     if (exact) return qb_fp8_encode((float)irand(-4, 4), fp8_fmt(t));
-    const double e = uni(t == QBLAS_DTYPE_E4M3 ? -11.0 : -18.0, 5.0);
+    const double e = uni(t == QBLAS_DTYPE_E5M2 ? -18.0 : -11.0, 5.0);
     return qb_fp8_encode((float)((rnd() & 1 ? 1.0 : -1.0) * exp2(e)), fp8_fmt(t));
 }
 
@@ -586,8 +601,11 @@ void fp8_check(const f8shape *s, const double *xf, const double *wf, const float
 
 
 /* ---------------------------------------------------------------- coverage */
-/* The CUDA backend's list of its configurations (src/cuda/cuda_registry.c, from kernel_configs.h). */
+/* The CUDA backend's list of its configurations (src/cuda/cuda_registry.c, from kernel_configs.h), and the HIP
+ * backend's of a gfx target (src/hip/hip_registry.c; weak: a build without the HIP backend has none). */
 int qb_cuda_catalog(int cc, void (*fn)(void *ctx, const char *family, const char *name), void *ctx);
+int qb_hip_catalog(const char *gfx, void (*fn)(void *ctx, const char *family, const char *name), void *ctx)
+    __attribute__((weak));
 
 /* Every run notes its plan's configuration name (run_guarded, the
  * attention groups, ops_configs.c): a configuration ran when its name was noted. */
@@ -633,19 +651,28 @@ int main(int argc, char **argv)
     g_rng_state = g_seed;
     printf("seed %llu (set QBLAS_TEST_SEED to repeat)%s\n", (unsigned long long)g_seed, g_quick ? ", quick list" : "");
 
-    if (!qblas_backend_available(QBLAS_BACKEND_CUDA)) {
-        printf("SKIP: no usable CUDA device (sm_80+), the GPU harness did not run\n");
+    /* the CUDA backend's device, else (the simulated gfx90a / gfx942) the HIP backend's */
+    g_amd = !qblas_backend_available(QBLAS_BACKEND_CUDA) && qblas_backend_available(QBLAS_BACKEND_HIP);
+    const qblas_backend_t backend = g_amd ? QBLAS_BACKEND_HIP : QBLAS_BACKEND_CUDA;
+    if (!qblas_backend_available(backend)) {
+        printf("SKIP: no usable CUDA device (sm_80+) or HIP device (gfx90a, gfx942), the GPU harness did not run\n");
         return 77;
     }
-    qblas_status_t st = qblas_create(&g_gh, QBLAS_BACKEND_CUDA, 0);
+    qblas_status_t st = qblas_create(&g_gh, backend, 0);
     if (st) {
-        printf("SKIP: CUDA handle: %s (%s)\n", qblas_status_string(st), qblas_last_error(NULL));
+        printf("SKIP: %s handle: %s (%s)\n", g_amd ? "HIP" : "CUDA", qblas_status_string(st), qblas_last_error(NULL));
         return 77;
     }
     if (qblas_create(&g_cpu, QBLAS_BACKEND_CPU, 0)) fatal("CPU handle: %s", qblas_last_error(NULL));
+    /* (the harness moves memory through the CUDA runtime's names: on the simulator they serve both devices) */
     struct cudaDeviceProp prop;
     CUDA_OK(cudaGetDeviceProperties(&prop, 0));
-    printf("device: %s (sm_%d%d, %d SMs)\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount);
+    const char *gfx = getenv("QBLAS_SIM_ARCH");
+    if (g_amd && gfx) g_gfx = gfx;
+    if (g_amd)
+        printf("device: %s (%s, %d CUs)\n", prop.name, gfx ? gfx : "?", prop.multiProcessorCount);
+    else
+        printf("device: %s (sm_%d%d, %d SMs)\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount);
 
     /* one TCase per group, named after it: CK_RUN_CASE=<group> runs one */
     Suite *s = suite_create("gpu_backend_ops");
@@ -672,7 +699,8 @@ int main(int argc, char **argv)
     /* a run of every group must have run every GEMM configuration of the device's architecture */
     const char *only = getenv("CK_RUN_CASE");
     if (!only || !*only) {
-        const int listed = qb_cuda_catalog(prop.major * 10 + prop.minor, check_covered, NULL);
+        const int listed = g_amd ? (qb_hip_catalog ? qb_hip_catalog(gfx, check_covered, NULL) : 0)
+                                 : qb_cuda_catalog(prop.major * 10 + prop.minor, check_covered, NULL);
         printf("registry coverage: %d of %d configurations ran\n", listed - g_uncovered, listed);
     }
     printf("%d cases passed, %d failed\n", g_pass, g_fail);

@@ -59,6 +59,15 @@ extern uint64_t g_seed, g_rng_state; /* $QBLAS_TEST_SEED or the clock; printed i
 extern int g_pass, g_fail;           /* cases */
 extern bool g_quick;                 /* --quick / QBLAS_GPU_QUICK=1: a reduced list (compute-sanitizer) */
 extern bool g_case_ok;               /* the running case has not failed yet */
+extern bool g_amd;                   /* the device is an AMD one (the HIP backend; on the simulator: gfx90a, gfx942) */
+/* what kernel names say after their family: "sm" (sm80, sm89, sm90a) or "gfx" (gfx90a, gfx942) */
+static inline const char *arch_tag(void) { return g_amd ? "gfx" : "sm"; }
+extern const char *g_gfx;            /* g_amd: the target, "gfx90a" or "gfx942" */
+/* the GPU handle's backend, and the variable that forces its kernel choice */
+static inline qblas_backend_t gpu_backend(void) { return g_amd ? QBLAS_BACKEND_HIP : QBLAS_BACKEND_CUDA; }
+static inline const char *kernel_env(void) { return g_amd ? "QBLAS_HIP_KERNEL" : "QBLAS_CUDA_KERNEL"; }
+/* fp8 matrix instructions: sm_89+, gfx942 */
+bool gpu_has_fp8(void);
 
 uint64_t rnd(void);                      /* splitmix64 */
 double uni(double lo, double hi);        /* uniform in [lo, hi) */
@@ -186,7 +195,8 @@ typedef struct {
 } f8shape;
 
 int64_t cdiv64(int64_t a, int64_t b);
-qb_fp8_fmt fp8_fmt(qblas_dtype_t t);                  /* E4M3 or E5M2 */
+qb_fp8_fmt fp8_fmt(qblas_dtype_t t);                  /* E4M3, E5M2 or (AMD) E4M3FNUZ */
+uint8_t fp8_nan_code(qblas_dtype_t t);                /* a NaN code of t (0x7F; FNUZ: 0x80) */
 uint8_t fp8_rand_code(qblas_dtype_t t, bool exact);   /* see gpu_harness.c */
 const char *fp8_mode_name(int mode);
 size_t fp8_nsx(const f8shape *s);                     /* how many X scales the mode has */

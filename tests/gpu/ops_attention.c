@@ -236,7 +236,7 @@ static void decode_case(qblas_handle_t gh, qblas_handle_t cpu, const dcase *c)
         snprintf(kernel, sizeof kernel, "%s", gi.kernel_name);
         char want[64];
         const int gt = c->G >= 5 ? 8 : c->G >= 3 ? 4 : c->G;
-        snprintf(want, sizeof want, "attn_decode_%s_d%d_g%d_sm", kvn(c->kv), D, gt);
+        snprintf(want, sizeof want, "attn_decode_%s_d%d_g%d_%s", kvn(c->kv), D, gt, arch_tag());
         expect(strncmp(kernel, want, strlen(want)) == 0, "kernel '%s' is not %s*", kernel, want);
         note_kernel(kernel);
         void *ws = gi.workspace_bytes ? dalloc(gi.workspace_bytes) : NULL;

@@ -552,8 +552,41 @@ static void prefill_error_cases(qblas_handle_t gh)
     free_host(&H);
 }
 
+/* AMD has no prefill kernel yet: the query and the call refuse with a reason and write nothing. */
+static void prefill_refused(qblas_handle_t gh)
+{
+    printf("prefill attention on AMD: NOT_SUPPORTED (no prefill kernel), nothing written:\n");
+    case_begin();
+    pf_case c = {.kvt = QBLAS_DTYPE_F16, .qdt = QBLAS_DTYPE_F16, .D = 64, .G = 2, .Hkv = 1, .P = 16, .causal = 1,
+                 .window = -1, .sharp = 1.0f, .lse = true, .bad_seq = -1, .nseq = 2, .L = {40, 20}, .qo = {40, 5}};
+    pf_host H;
+    make_host(&c, &H);
+    pf_dev dv;
+    make_dev(&c, &H, &dv);
+    const size_t obytes = (size_t)H.T * H.Hq * c.D * 2, lbytes = (size_t)H.T * H.Hq * 4;
+    uint8_t *o = dalloc(obytes), *l = dalloc(lbytes), *ws = dalloc(1 << 20);
+    CUDA_OK(cudaMemset(o, 0xFF, obytes));
+    CUDA_OK(cudaMemset(l, 0xFF, lbytes));
+    dv.p.o = o, dv.p.lse = (float *)l;
+    qblas_kernel_info_t info;
+    EXPECT_STATUS(qblas_attention_query(gh, &dv.kv, &dv.p, &info), QBLAS_STATUS_NOT_SUPPORTED);
+    expect(strlen(qblas_last_error(gh)) > 0, "NOT_SUPPORTED without a reason");
+    EXPECT_STATUS(qblas_attention(gh, &dv.kv, &dv.p, ws, 1 << 20, NULL), QBLAS_STATUS_NOT_SUPPORTED);
+    CUDA_OK(cudaDeviceSynchronize());
+    expect_untouched(o, obytes, "O");
+    expect_untouched(l, lbytes, "lse");
+    case_end("prefill on AMD: refused", "");
+    cudaFree(o), cudaFree(l), cudaFree(ws);
+    free_dev(&dv);
+    free_host(&H);
+}
+
 void qbg_attention_prefill(qblas_handle_t gh, qblas_handle_t cpu)
 {
+    if (g_amd) {
+        prefill_refused(gh);
+        return;
+    }
     prefill_cases(gh, cpu);
     prefill_error_cases(gh);
 }

@@ -297,9 +297,9 @@ static void capture_int8(qblas_handle_t gh, qblas_handle_t cpu)
     cudaFree((void *)x.data), cudaFree((void *)x.scales), cudaFree((void *)x.zeros);
 }
 
-static void capture_fp8(qblas_handle_t gh, qblas_handle_t cpu, int cc)
+static void capture_fp8(qblas_handle_t gh, qblas_handle_t cpu)
 {
-    if (cc < 89) return; /* no fp8 tensor cores: NOT_SUPPORTED (ops_fp8.c) */
+    if (!gpu_has_fp8()) return; /* no fp8 matrix instructions: NOT_SUPPORTED (ops_fp8.c) */
     const int64_t m = 17, n = 130, k = 256;
     uint8_t *h = xmalloc((size_t)((m + n) * k));
     for (int64_t i = 0; i < (m + n) * k; i++) h[i] = qb_fp8_encode((float)uni(-2, 2), QB_FP8_E4M3);
@@ -375,7 +375,7 @@ static void capture_attention(qblas_handle_t gh, qblas_handle_t cpu)
     int32_t *dl = dcopy(lens, sizeof lens), *dbt = dcopy(bt, sizeof bt), *dip = dcopy(indptr, sizeof indptr);
     const void *q = drandom(QBLAS_DTYPE_F16, (size_t)T * Hq * D, -1, 1);
     void *o = dalloc((size_t)T * Hq * D * 2), *lse = dalloc((size_t)T * Hq * 4);
-    for (int prefill = 0; prefill < 2; prefill++) {
+    for (int prefill = 0; prefill < (g_amd ? 1 : 2); prefill++) { /* AMD: no prefill kernel (ops_attention_prefill.c) */
         char kernel[QBLAS_KERNEL_NAME_MAX] = "";
         const int tok = prefill ? T : 2;
         case_begin();
@@ -547,13 +547,11 @@ static void capture_device_checks(qblas_handle_t gh)
 
 void qbg_capture(qblas_handle_t gh, qblas_handle_t cpu)
 {
-    struct cudaDeviceProp prop;
-    CUDA_OK(cudaGetDeviceProperties(&prop, 0));
     printf("every family's call captured into a graph (global mode) vs the uncaptured call:\n");
     capture_qact(gh, cpu);
     capture_w4a16(gh, cpu);
     capture_int8(gh, cpu);
-    capture_fp8(gh, cpu, prop.major * 10 + prop.minor);
+    capture_fp8(gh, cpu);
     capture_w4a8(gh, cpu);
     capture_sparse24(gh, cpu);
     capture_attention(gh, cpu);

@@ -72,10 +72,10 @@ static void forced_cases(qblas_handle_t gh, qblas_handle_t cpu)
             snprintf(what, sizeof what, "%s forced, m=%lld", f->name, (long long)f->spec.m_max);
             case_begin();
             qblas_handle_t fh = NULL;
-            setenv("QBLAS_CUDA_KERNEL", names[c], 1);
-            qblas_status_t st = qblas_create(&fh, QBLAS_BACKEND_CUDA, 0);
-            unsetenv("QBLAS_CUDA_KERNEL");
-            expect(st == QBLAS_STATUS_SUCCESS, "create with QBLAS_CUDA_KERNEL=%s: %s (%s)", names[c],
+            setenv(kernel_env(), names[c], 1);
+            qblas_status_t st = qblas_create(&fh, gpu_backend(), 0);
+            unsetenv(kernel_env());
+            expect(st == QBLAS_STATUS_SUCCESS, "create with %s=%s: %s (%s)", kernel_env(), names[c],
                    qblas_status_string(st), qblas_last_error(NULL));
             qbp_env env;
             const qbp_spec s = spec_for(f, names[c]);

@@ -25,7 +25,10 @@
  * columns, the exact-data definition, the wide-data tolerance) are shared
  * with the 2:4 fp8 group: gpu_harness.c, "FP8 GEMM results". Here `nan`
  * puts a NaN code in one row of X and one row of W. */
-static const char *f8n(qblas_dtype_t t) { return t == QBLAS_DTYPE_E4M3 ? "e4m3" : "e5m2"; }
+static const char *f8n(qblas_dtype_t t)
+{
+    return t == QBLAS_DTYPE_E4M3 ? "e4m3" : t == QBLAS_DTYPE_E4M3FNUZ ? "e4m3fnuz" : "e5m2";
+}
 
 /* Any finite code of t (no NaN, no e5m2 infinity). */
 static uint8_t finite_code(qblas_dtype_t t)
@@ -53,7 +56,7 @@ static void describe(const f8shape *s, const uint8_t *x, const uint8_t *w, const
 static void check_name(const f8shape *s, const char *kernel)
 {
     char pre[32];
-    snprintf(pre, sizeof pre, "fp8_%sx%s_sm", f8n(s->xt), f8n(s->wt));
+    snprintf(pre, sizeof pre, "fp8_%sx%s_%s", f8n(s->xt), f8n(s->wt), arch_tag());
     const size_t len = strlen(kernel);
     const bool block = len > 9 && strcmp(kernel + len - 9, "_block128") == 0;
     expect(strncmp(kernel, pre, strlen(pre)) == 0 && block == (s->mode == 4),
@@ -98,7 +101,7 @@ static void fp8_case(qblas_handle_t gh, qblas_handle_t cpu, const f8shape *s)
     float *sx = xmalloc(nsx * 4), *sw = xmalloc(nsw * 4);
     void *bias = s->bias ? xmalloc((size_t)s->n * ye) : NULL;
     /* the ldx gap holds NaN codes (0xFF in both formats): a kernel reading it would poison Y */
-    memset(x, 0xFF, xn);
+    memset(x, fp8_nan_code(s->xt) | 0x80, xn); /* 0xFF in e4m3 / e5m2, 0x80 in e4m3fnuz */
     for (int64_t m = 0; m < s->m; m++)
         for (int64_t k = 0; k < s->k; k++) x[m * s->ldx + k] = fp8_rand_code(s->xt, s->exact);
     for (size_t i = 0; i < wn; i++) w[i] = fp8_rand_code(s->wt, s->exact);
@@ -108,8 +111,8 @@ static void fp8_case(qblas_handle_t gh, qblas_handle_t cpu, const f8shape *s)
     int64_t nan_m = -1, nan_n = -1;
     if (s->nan) {
         nan_m = irand(0, s->m - 1), nan_n = irand(0, s->n - 1);
-        x[nan_m * s->ldx + irand(0, s->k - 1)] = 0x7F; /* NaN in e4m3 and e5m2 */
-        w[nan_n * s->k + irand(0, s->k - 1)] = 0xFF;
+        x[nan_m * s->ldx + irand(0, s->k - 1)] = fp8_nan_code(s->xt);
+        w[nan_n * s->k + irand(0, s->k - 1)] = fp8_nan_code(s->wt) | 0x80;
     }
     void *ycpu = xmalloc((size_t)yelems * ye), *ygpu = xmalloc((size_t)yelems * ye);
     if (run_both(gh, cpu, s, x, w, sx, sw, bias, ycpu, ygpu, kernel)) {
@@ -146,6 +149,8 @@ static void fp8_cases(qblas_handle_t gh, qblas_handle_t cpu)
             while (s.m * s.n * s.k > limit && s.k > 16) s.k = (s.k / 32) * 16;
             while (s.m * s.n * s.k > limit && s.n > 1) s.n = (s.n + 1) / 2;
             s.xt = f8[seq % 2], s.wt = f8[(seq / 2) % 2]; /* the four pairs */
+            if (g_amd && seq % 5 == 1) s.xt = QBLAS_DTYPE_E4M3FNUZ; /* AMD's own format, on either side */
+            if (g_amd && seq % 7 == 4) s.wt = QBLAS_DTYPE_E4M3FNUZ;
             s.mode = (seq / 4) % 5;                        /* with each scale mode over 20 cases */
             s.ydt = kY[seq % 3];
             s.bias = seq % 7 < 4;
@@ -266,17 +271,19 @@ static void fp8_error_cases(qblas_handle_t gh)
     qblas_kernel_info_t info;
     /* the valid call works (the refusals below are about one thing each) */
     EXPECT_STATUS(qblas_gemm_query(gh, m, n, k, &r.xa, &r.wd, QBLAS_DTYPE_F16, &info), QBLAS_STATUS_SUCCESS);
-    /* e4m3fnuz on either side */
-    qblas_act_t xz = r.xa;
-    xz.dtype = QBLAS_DTYPE_E4M3FNUZ;
-    qblas_weight_t wz = r.wd;
-    wz.dtype = QBLAS_DTYPE_E4M3FNUZ;
-    EXPECT_STATUS(qblas_gemm_query(gh, m, n, k, &xz, &r.wd, QBLAS_DTYPE_F16, &info), QBLAS_STATUS_NOT_SUPPORTED);
-    expect(strlen(qblas_last_error(gh)) > 0, "NOT_SUPPORTED without a reason");
-    EXPECT_STATUS(qblas_gemm(gh, m, n, k, &xz, &r.wd, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
-                  QBLAS_STATUS_NOT_SUPPORTED);
-    EXPECT_STATUS(qblas_gemm(gh, m, n, k, &r.xa, &wz, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
-                  QBLAS_STATUS_NOT_SUPPORTED);
+    /* e4m3fnuz on either side: no NVIDIA type (AMD runs it: the random cases) */
+    if (!g_amd) {
+        qblas_act_t xz = r.xa;
+        xz.dtype = QBLAS_DTYPE_E4M3FNUZ;
+        qblas_weight_t wz = r.wd;
+        wz.dtype = QBLAS_DTYPE_E4M3FNUZ;
+        EXPECT_STATUS(qblas_gemm_query(gh, m, n, k, &xz, &r.wd, QBLAS_DTYPE_F16, &info), QBLAS_STATUS_NOT_SUPPORTED);
+        expect(strlen(qblas_last_error(gh)) > 0, "NOT_SUPPORTED without a reason");
+        EXPECT_STATUS(qblas_gemm(gh, m, n, k, &xz, &r.wd, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
+                      QBLAS_STATUS_NOT_SUPPORTED);
+        EXPECT_STATUS(qblas_gemm(gh, m, n, k, &r.xa, &wz, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
+                      QBLAS_STATUS_NOT_SUPPORTED);
+    }
     /* k % 16 != 0, ldx % 16 != 0, X and W pointers off 16 bytes */
     expect_align_refusals(gh, m, n, k, &r.xa, &r.wd, y);
     /* K = 2^57 (valid descriptors, nothing read): refused by the k limit, never a wrapped workspace size */
@@ -292,9 +299,9 @@ static void fp8_error_cases(qblas_handle_t gh)
     CUDA_OK(cudaMemcpy(back, r.buf, bytes, cudaMemcpyDeviceToHost));
     expect(memcmp(back, r.hb, bytes) == 0, "a refused GEMM wrote over its inputs");
     free(back);
-    /* no CUDA packed layout */
+    /* no CUDA packed layout; the HIP one (34: FNUZ codes) is optional, the GEMM takes canonical weights too */
     size_t pbytes = 0;
-    EXPECT_STATUS(qblas_prepack_size(gh, &r.wd, &pbytes), QBLAS_STATUS_NOT_SUPPORTED);
+    EXPECT_STATUS(qblas_prepack_size(gh, &r.wd, &pbytes), g_amd ? QBLAS_STATUS_SUCCESS : QBLAS_STATUS_NOT_SUPPORTED);
     refusal_end(&r, "fp8: e4m3fnuz / k % 16 / ldx / X and W alignment / k = 2^57 / Y over X / prepack");
 }
 
@@ -314,12 +321,8 @@ static void fp8_no_tensor_cores(qblas_handle_t gh)
 
 void qbg_fp8(qblas_handle_t gh, qblas_handle_t cpu)
 {
-    int major = 0, minor = 0, dev = 0;
-    CUDA_OK(cudaGetDevice(&dev));
-    CUDA_OK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
-    CUDA_OK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
-    if (major * 10 + minor < 89) {
-        printf("FP8: sm_%d%d has no fp8 tensor cores\n", major, minor);
+    if (!gpu_has_fp8()) {
+        printf("FP8: the device has no fp8 matrix instructions (sm_89+, gfx942)\n");
         fp8_no_tensor_cores(gh);
         return;
     }

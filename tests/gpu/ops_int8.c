@@ -79,7 +79,9 @@ static void int8_case(qblas_handle_t gh, qblas_handle_t cpu, const i8shape *s)
     void *bd = dcopy(bias, (size_t)s->n * ye);
     if (!st) {
         run_guarded(gh, s->m, s->n, s->k, &dx, &dw, bd, s->ydt, s->ldy, ygpu, kernel);
-        expect(strncmp(kernel, "int8_sm", 7) == 0, "kernel name '%s' is not an INT8 kernel", kernel);
+        char pre[16];
+        snprintf(pre, sizeof pre, "int8_%s", arch_tag());
+        expect(strncmp(kernel, pre, strlen(pre)) == 0, "kernel name '%s' is not an INT8 kernel", kernel);
         note_kernel(kernel);
         for (int64_t m = 0; m < s->m && g_case_ok; m++)
             for (int64_t n = 0; n < s->n; n++) {

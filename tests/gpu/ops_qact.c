@@ -109,8 +109,9 @@ static void qact_case(qblas_handle_t gh, qblas_handle_t cpu, const qbt_qact_vari
     expect(st == QBLAS_STATUS_SUCCESS, "gpu: %s (%s)", qblas_status_string(st), qblas_last_error(gh));
     CUDA_OK(cudaDeviceSynchronize());
     char kernel[QBLAS_KERNEL_NAME_MAX] = "", want[QBLAS_KERNEL_NAME_MAX];
-    snprintf(want, sizeof want, "quant_%s%s_%s_sm80", dn(v->qt), v->asym ? "asym" : "",
-             v->mode == QBLAS_SCALE_PER_TENSOR ? "tensor" : v->mode == QBLAS_SCALE_PER_ROW ? "row" : "block128");
+    snprintf(want, sizeof want, "quant_%s%s_%s_%s", dn(v->qt), v->asym ? "asym" : "",
+             v->mode == QBLAS_SCALE_PER_TENSOR ? "tensor" : v->mode == QBLAS_SCALE_PER_ROW ? "row" : "block128",
+             g_amd ? g_gfx : "sm80");
     expect(qblas_last_kernel(gh, kernel, sizeof kernel) == QBLAS_STATUS_SUCCESS && strcmp(kernel, want) == 0,
            "kernel name '%s', want '%s'", kernel, want);
 

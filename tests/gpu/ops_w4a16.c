@@ -386,11 +386,11 @@ static void forced_cases(qblas_handle_t cpu)
     printf("W4A16 kernels forced with QBLAS_CUDA_KERNEL:\n");
     for (int b = 0; b < n_base_names; b++) {
         qblas_handle_t fh = NULL;
-        setenv("QBLAS_CUDA_KERNEL", base_names[b], 1);
-        qblas_status_t st = qblas_create(&fh, QBLAS_BACKEND_CUDA, 0);
-        unsetenv("QBLAS_CUDA_KERNEL");
+        setenv(kernel_env(), base_names[b], 1);
+        qblas_status_t st = qblas_create(&fh, gpu_backend(), 0);
+        unsetenv(kernel_env());
         case_begin();
-        expect(st == QBLAS_STATUS_SUCCESS, "create with QBLAS_CUDA_KERNEL=%s: %s", base_names[b], qblas_status_string(st));
+        expect(st == QBLAS_STATUS_SUCCESS, "create with %s=%s: %s", kernel_env(), base_names[b], qblas_status_string(st));
         case_end("forced handle", base_names[b]);
         if (st) continue;
         const qblas_dtype_t act = strstr(base_names[b], "_bf16_") ? QBLAS_DTYPE_BF16 : QBLAS_DTYPE_F16;
@@ -522,11 +522,11 @@ static void error_cases(qblas_handle_t gh, qblas_handle_t cpu)
     case_begin();
     {
         qblas_handle_t bad = NULL;
-        setenv("QBLAS_CUDA_KERNEL", "no_such_kernel", 1);
-        EXPECT_STATUS(qblas_create(&bad, QBLAS_BACKEND_CUDA, 0), QBLAS_STATUS_INVALID_VALUE);
-        unsetenv("QBLAS_CUDA_KERNEL");
+        setenv(kernel_env(), "no_such_kernel", 1);
+        EXPECT_STATUS(qblas_create(&bad, gpu_backend(), 0), QBLAS_STATUS_INVALID_VALUE);
+        unsetenv(kernel_env());
         expect(bad == NULL, "failed create left a handle");
-        EXPECT_STATUS(qblas_create(&bad, QBLAS_BACKEND_CUDA, 4096), QBLAS_STATUS_ARCH_MISMATCH);
+        EXPECT_STATUS(qblas_create(&bad, gpu_backend(), 4096), QBLAS_STATUS_ARCH_MISMATCH);
     }
     case_end("QBLAS_CUDA_KERNEL / device", "");
 

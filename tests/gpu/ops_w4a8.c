@@ -108,7 +108,7 @@ static bool upload_and_pack(qblas_handle_t gh, const w8host *w, w8dev *d)
     uint8_t *h = fetch(d->blob, d->bytes);
     expect(all_ff(h, GUARD) && all_ff(h + GUARD + d->bytes, GUARD), "prepack wrote outside dst");
     free(h);
-    expect(st || d->packed.layout == QBLAS_LAYOUT_CUDA_W4A8, "packed layout %d", (int)d->packed.layout);
+    expect(st || d->packed.layout == (g_amd ? QBLAS_LAYOUT_HIP_W4A8 : QBLAS_LAYOUT_CUDA_W4A8), "packed layout %d", (int)d->packed.layout);
     return st == QBLAS_STATUS_SUCCESS;
 }
 
@@ -174,7 +174,8 @@ static void w4a8_case(qblas_handle_t gh, qblas_handle_t cpu, const w8shape *s)
     void *bd = dcopy(bias, (size_t)s->n * ye);
     if (upload_and_pack(gh, &w, &d) && !st) {
         run_guarded(gh, s->m, s->n, s->k, &dx, &d.packed, bd, s->ydt, s->ldy, ygpu, kernel);
-        const char *want_prefix = s->g128 ? "w4a8_g128_sm" : "w4a8_perchannel_sm";
+        char want_prefix[32];
+        snprintf(want_prefix, sizeof want_prefix, "w4a8_%s_%s", s->g128 ? "g128" : "perchannel", arch_tag());
         expect(strncmp(kernel, want_prefix, strlen(want_prefix)) == 0, "kernel name '%s' is not %s*", kernel,
                want_prefix);
         note_kernel(kernel);

@@ -22,6 +22,17 @@ typedef cudaStream_t hipStream_t;
 typedef cudaEvent_t hipEvent_t;
 typedef enum cudaFuncAttribute hipFuncAttribute;
 typedef enum cudaMemcpyKind hipMemcpyKind;
+typedef enum cudaStreamCaptureStatus hipStreamCaptureStatus;
+#define hipStreamCaptureStatusNone cudaStreamCaptureStatusNone
+#define hipStreamCaptureStatusActive cudaStreamCaptureStatusActive
+#define hipStreamCaptureStatusInvalidated cudaStreamCaptureStatusInvalidated
+/* the hipDeviceAttribute_t values qblas asks for (hipDeviceGetAttribute) */
+typedef enum hipDeviceAttribute_t {
+    hipDeviceAttributeMaxThreadsPerBlock = 1,
+    hipDeviceAttributeWarpSize = 2,
+    hipDeviceAttributeMultiprocessorCount = 3,
+    hipDeviceAttributeMaxSharedMemoryPerBlock = 4,
+} hipDeviceAttribute_t;
 
 #define hipSuccess cudaSuccess
 #define hipErrorInvalidValue cudaErrorInvalidValue
@@ -31,12 +42,22 @@ typedef enum cudaMemcpyKind hipMemcpyKind;
 #define hipErrorNoDevice cudaErrorNoDevice
 #define hipErrorNotReady cudaErrorNotReady
 #define hipErrorOutOfMemory cudaErrorMemoryAllocation
+#define hipErrorInsufficientDriver cudaErrorInsufficientDriver
+#define hipErrorStreamCaptureImplicit cudaErrorStreamCaptureImplicit
 #define hipFuncAttributeMaxDynamicSharedMemorySize cudaFuncAttributeMaxDynamicSharedMemorySize
 #define hipMemcpyHostToDevice cudaMemcpyHostToDevice
 #define hipMemcpyDeviceToHost cudaMemcpyDeviceToHost
 #define hipMemcpyDeviceToDevice cudaMemcpyDeviceToDevice
 #define hipMemcpyDefault cudaMemcpyDefault
 #define hipStreamNonBlocking cudaStreamNonBlocking
+
+/* pointer attributes (hipPointerGetAttribute), HIP 5's enum values */
+typedef void *hipDeviceptr_t;
+typedef enum hipMemoryType { hipMemoryTypeHost, hipMemoryTypeDevice, hipMemoryTypeArray, hipMemoryTypeUnified } hipMemoryType;
+typedef enum hipPointer_attribute {
+    HIP_POINTER_ATTRIBUTE_MEMORY_TYPE = 2,
+    HIP_POINTER_ATTRIBUTE_DEVICE_ORDINAL = 9,
+} hipPointer_attribute;
 
 /* hipDeviceProp_t: the fields qblas reads, named as in HIP's header */
 typedef struct hipDeviceProp_t {
@@ -61,6 +82,7 @@ hipError_t hipGetDeviceCount(int *count);
 hipError_t hipGetDeviceProperties(hipDeviceProp_t *prop, int device);
 hipError_t hipGetDevice(int *device);
 hipError_t hipSetDevice(int device);
+hipError_t hipDeviceGetAttribute(int *value, hipDeviceAttribute_t attr, int device);
 #ifdef __cplusplus
 }
 #endif
@@ -94,6 +116,27 @@ static inline hipError_t hipStreamQuery(hipStream_t s) { return cudaStreamQuery(
 static inline hipError_t hipMemGetInfo(size_t *f, size_t *t) { return cudaMemGetInfo(f, t); }
 static inline hipError_t hipRuntimeGetVersion(int *v) { return cudaRuntimeGetVersion(v); }
 static inline hipError_t hipDriverGetVersion(int *v) { return cudaDriverGetVersion(v); }
+/* the CUDA runtime's pointer attributes under HIP's per-attribute query */
+static inline hipError_t hipPointerGetAttribute(void *data, hipPointer_attribute attr, hipDeviceptr_t p)
+{
+    struct cudaPointerAttributes at;
+    const hipError_t e = cudaPointerGetAttributes(&at, p);
+    if (e != hipSuccess) return e;
+    if (attr == HIP_POINTER_ATTRIBUTE_MEMORY_TYPE) {
+        /* unregistered host memory is host memory to HIP */
+        *(hipMemoryType *)data = at.type == cudaMemoryTypeDevice ? hipMemoryTypeDevice : hipMemoryTypeHost;
+        return hipSuccess;
+    }
+    if (attr == HIP_POINTER_ATTRIBUTE_DEVICE_ORDINAL) {
+        *(int *)data = at.device;
+        return hipSuccess;
+    }
+    return hipErrorInvalidValue;
+}
+static inline hipError_t hipStreamIsCapturing(hipStream_t s, hipStreamCaptureStatus *st)
+{
+    return cudaStreamIsCapturing(s, st);
+}
 static inline hipError_t hipFuncSetAttribute(const void *f, hipFuncAttribute a, int v)
 {
     return cudaFuncSetAttribute(f, a, v);
