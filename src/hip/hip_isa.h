@@ -1,9 +1,11 @@
 /* hip_isa.h - ALL of the AMD-specific instructions the HIP kernels use, one
  * wrapper per instruction (or per compiler builtin that becomes one), so no
  * kernel carries a builtin or an #if on the target. This is the AMD
- * counterpart of src/cuda/cuda_ptx.cuh: a later phase gives each wrapper a
- * software twin (as src/sim/twins does for NVIDIA) and the kernels run on a
- * simulated gfx90a / gfx942 unchanged.
+ * counterpart of src/cuda/cuda_ptx.cuh. On the simulated gfx90a / gfx942
+ * (QB_HIP_SIM) each wrapper calls its simulator side (src/sim/qbsim_amd.h),
+ * which runs the instruction's twin (src/sim/twins/amd_twins.h), so the
+ * kernels run there unchanged; SMFMAC has no twin (no kernel uses it) and
+ * traps there.
  *
  * Sources of the facts (no code taken from them):
  *  - "AMD Instinct MI300 (CDNA3) Instruction Set Architecture", chapter 7
