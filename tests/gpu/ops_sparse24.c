@@ -420,7 +420,8 @@ static void sp_error_cases(qblas_handle_t gh)
         EXPECT_STATUS(qblas_gemm(gh, m, n, k, &xp, &pw, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
                       QBLAS_STATUS_NOT_SUPPORTED);
         qblas_weight_t moved = pw;
-        moved.meta = (const uint8_t *)pw.meta + 256;
+        /* CUDA's blob has its meta 256 bytes on; HIP's has none (decompressed): any meta is not prepack's */
+        moved.meta = pw.meta ? (const uint8_t *)pw.meta + 256 : (const uint8_t *)pw.data;
         EXPECT_STATUS(qblas_gemm(gh, m, n, k, &xa, &moved, NULL, QBLAS_DTYPE_F16, y, n, NULL, 0, NULL),
                       QBLAS_STATUS_INVALID_VALUE);
         qblas_weight_t other = pw;
