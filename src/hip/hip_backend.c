@@ -4,9 +4,10 @@
  * selector, the X staging helper, tuning identity and kernel lists.
  *
  * The kernels are reached only through the launcher table of the device's
- * gfx target (hip_kernels.h: qb_hip_kernels_gfx90a / qb_hip_kernels_gfx942,
- * weak: a build without a target's table leaves it NULL, and a device of
- * that target answers ARCH_MISMATCH). device_count counts the devices whose
+ * gfx target (hip_kernels.h: qb_hip_kernels_gfx90a / qb_hip_kernels_gfx942;
+ * the built targets' tables are named strongly, QB_HIP_HAS_<target>, and a
+ * target not built is a weak NULL reference whose device answers
+ * ARCH_MISMATCH). device_count counts the devices whose
  * target has a registry entry and a table in this build, and is 0 - quietly
  * - when the HIP runtime finds no device or no driver (the CI machines:
  * libamdhip64 is there, /dev/kfd is not).
