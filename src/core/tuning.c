@@ -955,3 +955,15 @@ qblas_status_t qblas_tuning_write(const qblas_tuning_header_t *header, const qbl
     free(e);
     return st;
 }
+
+/* The device name as the grammar allows it: printable ASCII, at most 63
+ * bytes, no leading or trailing space (the same on writing and matching). */
+void qb_tuning_device_name(char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+    while (*src == ' ') src++;
+    for (; *src && n + 1 < cap; src++) dst[n++] = (*src >= 0x20 && *src <= 0x7E) ? *src : '_';
+    while (n > 0 && dst[n - 1] == ' ') n--;
+    dst[n] = '\0';
+    if (n == 0) snprintf(dst, cap, "unknown");
+}

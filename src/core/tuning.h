@@ -29,6 +29,10 @@ const qblas_tuning_entry_t *qb_tuning_find(qblas_handle_t h, const qblas_tuning_
 void qb_tuning_gemm_key(const qb_gemm_args *a, qblas_tuning_entry_t *key);
 void qb_tuning_attention_key(const qblas_kv_cache_t *kv, const qblas_attention_params_t *p, qblas_tuning_entry_t *key);
 
+/* A device's name as a tuning file holds it (backends' tuning_device):
+ * printable ASCII, no leading or trailing space, "unknown" when empty. */
+void qb_tuning_device_name(char *dst, size_t cap, const char *src);
+
 /* (What each backend contributes, tuning_device and tuning_kernels, is in
  * its operation table: qblas_internal.h.) */
 

@@ -7,18 +7,6 @@
 #include "../core/tuning.h"
 #include "cuda_backend.h"
 
-/* The device name as the grammar allows it: printable ASCII, at most 63
- * bytes, no leading or trailing space (the same on writing and matching). */
-static void clean_name(char *dst, size_t cap, const char *src)
-{
-    size_t n = 0;
-    while (*src == ' ') src++;
-    for (; *src && n + 1 < cap; src++) dst[n++] = (*src >= 0x20 && *src <= 0x7E) ? *src : '_';
-    while (n > 0 && dst[n - 1] == ' ') n--;
-    dst[n] = '\0';
-    if (n == 0) snprintf(dst, cap, "unknown");
-}
-
 static void cuda_version(char *dst, size_t cap, int v) { snprintf(dst, cap, "%d.%d", v / 1000, (v % 1000) / 10); }
 
 qblas_status_t qb_cuda_tuning_device(qblas_handle_t h, qblas_tuning_header_t *id)
@@ -29,7 +17,7 @@ qblas_status_t qb_cuda_tuning_device(qblas_handle_t h, qblas_tuning_header_t *id
     QB_CUDA_TRY(h, cudaGetDeviceProperties(&prop, s->device));
     QB_CUDA_TRY(h, cudaDriverGetVersion(&drv));
     QB_CUDA_TRY(h, cudaRuntimeGetVersion(&rt));
-    clean_name(id->device, sizeof id->device, prop.name);
+    qb_tuning_device_name(id->device, sizeof id->device, prop.name);
     id->cc = s->cc;
     id->sms = s->sms;
     cuda_version(id->driver, sizeof id->driver, drv);

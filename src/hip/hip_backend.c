@@ -243,17 +243,6 @@ qblas_status_t qb_hip_stage_x(qblas_handle_t h, const void *x, int64_t ldx_bytes
 
 /* ---- tuning files ---- */
 
-/* The device name as the grammar allows it (cuda_tuning.c's rule). */
-static void clean_name(char *dst, size_t cap, const char *src)
-{
-    size_t n = 0;
-    while (*src == ' ') src++;
-    for (; *src && n + 1 < cap; src++) dst[n++] = (*src >= 0x20 && *src <= 0x7E) ? *src : '_';
-    while (n > 0 && dst[n - 1] == ' ') n--;
-    dst[n] = '\0';
-    if (n == 0) snprintf(dst, cap, "unknown");
-}
-
 /* HIP versions are major * 10^7 + minor * 10^5 + patch */
 static void hip_version(char *dst, size_t cap, int v) { snprintf(dst, cap, "%d.%d", v / 10000000, v / 100000 % 100); }
 
@@ -265,7 +254,7 @@ static qblas_status_t hip_tuning_device(qblas_handle_t h, qblas_tuning_header_t 
     QB_HIP_TRY(h, hipGetDeviceProperties(&prop, s->device));
     QB_HIP_TRY(h, hipDriverGetVersion(&drv));
     QB_HIP_TRY(h, hipRuntimeGetVersion(&rt));
-    clean_name(id->device, sizeof id->device, prop.name);
+    qb_tuning_device_name(id->device, sizeof id->device, prop.name);
     id->cc = prop.major * 10 + prop.minor; /* gfx90a: 90, gfx942: 94 */
     id->sms = s->cus;
     hip_version(id->driver, sizeof id->driver, drv);
